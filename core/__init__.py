@@ -1,0 +1,1 @@
+"""SecondLoop's core: tenants, Stripe connections, secrets, the event bus and the plugin host."""

@@ -1,0 +1,1 @@
+"""Accounts without passwords: magic links, rate limits, workspaces, memberships, invitations."""

@@ -1,0 +1,156 @@
+"""The taskiq broker: in-process when embedded, Redis streams for scale-out.
+
+The broker carries one task, `secondloop.run_jobs(job_ids)`; what a job does lives in the
+database (`core.jobs`). (`secondloop.run_job(job_id)`, the one-id form, is still understood.)
+Brokers are built per runtime (no import-time global), so a worker process is
+`secondloop worker`, which builds its runtime and then listens with taskiq's own Receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from contextlib import suppress
+
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.receiver import Receiver
+
+from core import jobs
+from core.runtime import Runtime
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+RUN_JOB = "secondloop.run_job"
+RUN_JOBS = "secondloop.run_jobs"
+IDS_PER_MESSAGE = 50
+
+
+def make_broker(settings: Settings, *, inline: bool = False) -> AsyncBroker:
+    broker: AsyncBroker
+    if settings.embedded_broker:
+        # `inline` runs each task as it is sent: deterministic tests, no background tasks.
+        broker = InMemoryBroker(await_inplace=inline, max_async_tasks=20)
+    else:
+        from taskiq_redis import RedisStreamBroker
+
+        broker = RedisStreamBroker(
+            settings.broker_url,
+            queue_name=settings.broker_queue,
+            consumer_group_name=settings.broker_queue,
+            consumer_name=f"{socket.gethostname()}-{os.getpid()}",
+            # A worker that dies holding a message releases it to another after this long.
+            unacknowledged_lock_timeout=60,
+            xread_block=1000,
+        )
+    return broker
+
+
+async def send_jobs(broker: AsyncBroker, job_ids: list[int]) -> None:
+    """Send `job_ids` as `run_jobs` messages of up to `IDS_PER_MESSAGE` ids each.
+
+    One message per batch, not per job: the send (a Redis round trip, or an in-process task)
+    and the worker's claim and finish are then paid once for many jobs. Never raises: a message
+    that is not sent is found again by the sweeper, since the rows say what must run."""
+    task = broker.find_task(RUN_JOBS)
+    if task is None:
+        raise RuntimeError(f"the broker has no {RUN_JOBS} task registered")
+    for start in range(0, len(job_ids), IDS_PER_MESSAGE):
+        chunk = job_ids[start : start + IDS_PER_MESSAGE]
+        try:
+            await task.kiq(chunk)
+        except Exception:  # the broker is down: the sweeper will re-dispatch from the table
+            log.warning("could not dispatch jobs %s; the sweeper will pick them up", chunk)
+
+
+def attach(runtime: Runtime, broker: AsyncBroker) -> AsyncBroker:
+    """Register the job runner on the broker and remember the broker on the runtime."""
+
+    inflight = runtime.services.setdefault("jobs.inflight", InFlight())
+
+    async def run_job(job_id: int) -> str:
+        with inflight:
+            return await jobs.run_job(runtime, job_id)
+
+    async def run_jobs(job_ids: list[int]) -> list[str]:
+        # Concurrently: their claims and finishes then share statements (core.jobs).
+        with inflight:
+            outcomes = await asyncio.gather(
+                *(jobs.run_job(runtime, job_id) for job_id in job_ids), return_exceptions=True
+            )
+        for job_id, outcome in zip(job_ids, outcomes, strict=True):
+            if isinstance(outcome, BaseException):  # its lease runs out; the sweeper retries
+                log.error("job %s could not be run: %r", job_id, outcome)
+        return [o if isinstance(o, str) else "error" for o in outcomes]
+
+    broker.register_task(run_job, task_name=RUN_JOB)  # messages sent before run_jobs existed
+    broker.register_task(run_jobs, task_name=RUN_JOBS)
+    runtime.broker = broker
+    return broker
+
+
+class InFlight:
+    """Counts jobs running in this process, so shutdown can wait for them and no longer."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def __enter__(self) -> InFlight:
+        self.count += 1
+        self.idle.clear()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self.idle.set()
+
+
+class Worker:
+    """Consumes broker messages in this process until stopped; shutdown is bounded."""
+
+    def __init__(self, broker: AsyncBroker, inflight: InFlight, *, concurrency: int = 20) -> None:
+        self.broker = broker
+        self.inflight = inflight
+        self.concurrency = concurrency
+        self._finish = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.broker.is_worker_process = True
+        receiver = Receiver(
+            self.broker,
+            run_startup=False,
+            max_async_tasks=self.concurrency,
+            propagate_exceptions=False,
+            wait_tasks_timeout=10,
+        )
+        self._task = asyncio.create_task(receiver.listen(self._finish), name="secondloop-worker")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Ask the receiver to finish, then cancel it; never wait longer than about `timeout`.
+
+        taskiq's receiver can sit in a blocking stream read, or shield its clean-up from
+        cancellation, so we do not await it unboundedly. Abandoning a running job is safe: its
+        lease expires and the sweeper hands it to another worker.
+        """
+        self._finish.set()
+        task = self._task
+        if task is None:
+            return
+        # Let running jobs finish; the receiver itself may never notice `finish` while it
+        # blocks on an empty stream, so it is cancelled once no job is in flight.
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.inflight.idle.wait(), timeout)
+        done, _ = await asyncio.wait({task}, timeout=0.2)
+        if not done:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2.0)
+        if done:
+            with suppress(asyncio.CancelledError, Exception):
+                task.result()
+        else:
+            log.warning("worker did not stop within %ss; abandoned", timeout + 2.0)

@@ -1,0 +1,79 @@
+"""`secondloop serve | worker | scheduler`: the three process roles, together or apart."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+import uvicorn
+
+from core import db
+from core.app import Roles, create_app, create_runtime, running
+from core.contributions import CliCommand
+from core.logs import configure_logging
+from core.settings import Settings
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--web-only", action="store_true", help="serve HTTP only; run worker and scheduler apart"
+    )
+    parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    runtime = create_runtime(settings)
+    if not args.no_migrate:
+        await db.migrate(settings, runtime.host)
+        await db.close_db()
+    roles = Roles(web=True, worker=not args.web_only, scheduler=not args.web_only)
+    app = create_app(settings, runtime=runtime, roles=roles)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=10
+    )
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def _run_until_signalled(settings: Settings, roles: Roles) -> int:
+    configure_logging(settings)
+    runtime = create_runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running(runtime, roles):
+        await stop.wait()
+    return 0
+
+
+def _configure_none(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.embedded_broker:
+        print(
+            "secondloop worker needs SECONDLOOP_BROKER_URL=redis://…; `serve` runs jobs in-process"
+        )
+        return 2
+    return await _run_until_signalled(settings, Roles(web=False, worker=True, scheduler=False))
+
+
+async def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    return await _run_until_signalled(settings, Roles(web=False, worker=False, scheduler=True))
+
+
+COMMANDS = [
+    CliCommand(
+        "serve", "Run the web app (with worker and scheduler in-process).", _configure_serve, _serve
+    ),
+    CliCommand("worker", "Run a job worker (scale-out, Redis broker).", _configure_none, _worker),
+    CliCommand("scheduler", "Run the scheduler and sweeper.", _configure_none, _scheduler),
+]

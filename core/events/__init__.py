@@ -1,0 +1,1 @@
+"""Stripe event intake, storage, normalisation and dispatch to plugin handlers."""

@@ -1,0 +1,374 @@
+"""Durable jobs: the database row is the truth, the broker only says "look at job N".
+
+A job is claimed by an atomic conditional UPDATE (works the same on SQLite and PostgreSQL), runs
+under a lease, and ends done, retried with backoff, or failed after `max_attempts`. The sweeper
+re-dispatches jobs whose broker message was lost and jobs whose worker died mid-lease.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from core.db import Batcher, placeholders
+from core.events.normalize import StripeEvent, normalized
+from core.models.events import Event, Job, JobStatus
+from core.models.schedules import ScheduleRun
+from core.runtime import Runtime
+from core.tenancy import unscoped, workspace_scope
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+# A dispatched job not picked up within this long is presumed lost by the broker.
+DISPATCH_GRACE = timedelta(seconds=30)
+HANDLER_PREFIX = "handler:"
+
+
+class Uninterpretable(Exception):
+    """Raised by a handler that cannot read the event it was given; the job is not retried."""
+
+
+class RetryLater(Exception):
+    """Raised by a task to be retried after `delay` seconds without counting as a failure."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay}s")
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """The job a task or handler is running in: lets it tell its last attempt."""
+
+    id: int
+    name: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+_current_job: ContextVar[JobInfo | None] = ContextVar("secondloop_job", default=None)
+
+
+def current_job() -> JobInfo | None:
+    """The running job, inside a task or a Stripe event handler; None elsewhere."""
+    return _current_job.get()
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff: 10 s, 20 s, 40 s ... capped at one hour."""
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def enqueue(
+    runtime: Runtime,
+    name: str,
+    *,
+    workspace_id: int | None,
+    payload: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    run_after: datetime | None = None,
+    max_attempts: int | None = None,
+    dispatch: bool = True,
+) -> Job | None:
+    """Record a job for task `name`; returns None when `dedupe_key` was already enqueued."""
+    if name not in runtime.tasks and not name.startswith(HANDLER_PREFIX):
+        raise ValueError(f"unknown task {name!r}")
+    task = runtime.tasks.get(name)
+    with unscoped():
+        if dedupe_key and await Job.filter(dedupe_key=dedupe_key).exists():
+            return None
+        job = await Job.create(
+            workspace_id=workspace_id,
+            name=name,
+            payload=payload or {},
+            dedupe_key=dedupe_key,
+            run_after=run_after or runtime.now(),
+            max_attempts=max_attempts or (task.max_attempts if task else 8),
+        )
+    if dispatch and job.run_after <= runtime.now():
+        await dispatch_jobs(runtime, [job.id])
+    return job
+
+
+async def dispatch_jobs(runtime: Runtime, job_ids: Iterable[int]) -> None:
+    """Send job ids to the broker. Losing a message is harmless: the sweeper finds the row."""
+    ids = list(job_ids)
+    if not ids:
+        return
+    with unscoped():
+        await Job.filter(id__in=ids).update(dispatched_at=runtime.now())
+    if runtime.broker is not None:
+        from core.broker import send_jobs  # core.broker imports this module
+
+        await send_jobs(runtime.broker, ids)
+
+
+@dataclass
+class Claimed:
+    """A job this worker holds the lease on, as read by the claim."""
+
+    id: int
+    name: str
+    workspace_id: int | None
+    event_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    dedupe_key: str | None
+    last_error: str
+    event: StripeEvent | None = None  # a handler job's event, read with the claim
+
+
+async def claim(runtime: Runtime, job_id: int) -> Claimed | None:
+    """Take the lease on a due job (or one whose lease expired); None when it is not ours.
+
+    Concurrent claims in this process share one `UPDATE ... WHERE id IN (...) AND <runnable>
+    RETURNING ...` (and one read of their events): the condition keeps it atomic per row."""
+    batcher = runtime.services.get(_CLAIMS)
+    if batcher is None:
+        batcher = runtime.services[_CLAIMS] = Batcher(partial(_claim_many, runtime))
+    found: Claimed | None = await batcher.submit(job_id)
+    return found
+
+
+_CLAIMS, _FINISHES = "jobs.claims", "jobs.finishes"
+_CLAIMED_COLUMNS = (
+    "id, name, workspace_id, event_id, payload, attempts, max_attempts, dedupe_key, last_error"
+)
+
+
+async def _claim_many(runtime: Runtime, ids: list[int]) -> list[Claimed | None]:
+    now = runtime.now()
+    unique = list(dict.fromkeys(ids))  # a message delivered twice: only its first claim wins
+    conn = connections.get("default")
+    # Marks in the order they appear in the text (SQLite's `?` are positional).
+    lease, *in_ids, due, expired = placeholders(conn, 3 + len(unique))
+    # execute_query_dict: Tortoise's execute_query drops RETURNING rows on asyncpg.
+    rows = await conn.execute_query_dict(
+        f"UPDATE core_job SET status = 'running', locked_until = {lease}, "  # noqa: S608
+        f"attempts = attempts + 1 WHERE id IN ({', '.join(in_ids)}) AND ("
+        f"(status = 'pending' AND run_after <= {due}) OR "
+        f"(status = 'running' AND locked_until < {expired})) RETURNING {_CLAIMED_COLUMNS}",
+        [now + LEASE, *unique, now, now],
+    )
+    claimed = {
+        int(r["id"]): Claimed(
+            id=int(r["id"]),
+            name=str(r["name"]),
+            workspace_id=r["workspace_id"],
+            event_id=r["event_id"],
+            payload=_json(r["payload"]) or {},
+            attempts=int(r["attempts"]),
+            max_attempts=int(r["max_attempts"]),
+            dedupe_key=r["dedupe_key"],
+            last_error=str(r["last_error"] or ""),
+        )
+        for r in rows
+    }
+    await _read_events(conn, [job for job in claimed.values() if job.event_id is not None])
+    return [claimed.pop(job_id, None) for job_id in ids]
+
+
+async def _read_events(conn: BaseDBAsyncClient, jobs: list[Claimed]) -> None:
+    if not jobs:
+        return
+    ids = list({job.event_id for job in jobs})
+    _, rows = await conn.execute_query(
+        "SELECT id, stripe_event_id, type, stripe_account_id, api_version, created, payload "  # noqa: S608
+        f"FROM core_event WHERE id IN ({', '.join(placeholders(conn, len(ids)))})",
+        ids,
+    )
+    created = Event._meta.fields_map["created"]
+    events = {
+        int(r[0]): normalized(
+            int(r[0]), r[1], r[2], r[3], r[4], created.to_python_value(r[5]), _json(r[6])
+        )
+        for r in rows
+    }
+    for job in jobs:
+        job.event = events.get(job.event_id)  # type: ignore[arg-type]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def run_job(runtime: Runtime, job_id: int) -> str:
+    """Claim and run one job; returns its resulting status (or `not-claimed`)."""
+    job = await claim(runtime, job_id)
+    if job is None:
+        return "not-claimed"
+    token = _current_job.set(JobInfo(job.id, job.name, job.attempts, job.max_attempts))
+    try:
+        return await _run_claimed(runtime, job)
+    finally:
+        _current_job.reset(token)
+
+
+async def _run_claimed(runtime: Runtime, job: Claimed) -> str:
+    try:
+        if job.name.startswith(HANDLER_PREFIX):
+            await _run_handler(runtime, job)
+        else:
+            await _run_task(runtime, job)
+    except Uninterpretable as exc:
+        await _finish(runtime, job, JobStatus.SKIPPED, f"uninterpretable: {exc}", unreadable=True)
+        return JobStatus.SKIPPED
+    except RetryLater as exc:
+        with unscoped():
+            await Job.filter(id=job.id).update(
+                status=JobStatus.PENDING,
+                run_after=runtime.now() + timedelta(seconds=exc.delay),
+                attempts=F("attempts") - 1,
+                locked_until=None,
+                last_error=str(exc),
+            )
+        return JobStatus.PENDING
+    except Exception as exc:
+        error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        log.warning("job %s (%s) attempt %s failed: %s", job.id, job.name, job.attempts, error)
+        if job.attempts >= job.max_attempts:
+            await _finish(runtime, job, JobStatus.FAILED, error=error)
+            return JobStatus.FAILED
+        with unscoped():
+            await Job.filter(id=job.id).update(
+                status=JobStatus.PENDING,
+                run_after=runtime.now() + backoff(job.attempts),
+                locked_until=None,
+                last_error=error,
+            )
+        return JobStatus.PENDING
+    await _finish(runtime, job, JobStatus.DONE)
+    return JobStatus.DONE
+
+
+async def _run_handler(runtime: Runtime, job: Claimed) -> None:
+    handler = runtime.handlers.get(job.name.removeprefix(HANDLER_PREFIX))
+    if handler is None:
+        raise Uninterpretable(f"no handler {job.name!r} is loaded")
+    if job.event is None:
+        raise Uninterpretable("the event is gone")
+    if job.workspace_id is None:
+        raise Uninterpretable("event has no workspace")
+    with workspace_scope(job.workspace_id):
+        await handler.func(event=job.event, workspace_id=job.workspace_id, runtime=runtime)
+
+
+async def _run_task(runtime: Runtime, job: Claimed) -> None:
+    task = runtime.tasks.get(job.name)
+    if task is None:
+        raise RuntimeError(f"no task {job.name!r} is loaded in this process")
+    if job.workspace_id is None:
+        with unscoped():
+            await task.func(workspace_id=None, runtime=runtime, **job.payload)
+    else:
+        with workspace_scope(job.workspace_id):
+            await task.func(workspace_id=job.workspace_id, runtime=runtime, **job.payload)
+
+
+@dataclass(frozen=True)
+class _Finish:
+    job: Claimed
+    status: JobStatus
+    error: str
+    unreadable: bool  # mark the event uninterpretable
+
+
+async def _finish(
+    runtime: Runtime, job: Claimed, status: JobStatus, error: str = "", unreadable: bool = False
+) -> None:
+    """Record the job's end and settle its event. Concurrent finishes in this process share
+    one transaction (`_finish_many`)."""
+    batcher = runtime.services.get(_FINISHES)
+    if batcher is None:
+        batcher = runtime.services[_FINISHES] = Batcher(partial(_finish_many, runtime))
+    await batcher.submit(_Finish(job, status, error, unreadable))
+    if (metrics := runtime.services.get("metrics")) is not None:  # core.metrics, when installed
+        metrics.job_outcome(job.name, status)
+
+
+async def _finish_many(runtime: Runtime, items: list[_Finish]) -> list[None]:
+    now = runtime.now()
+    ended: dict[tuple[str, str], list[int]] = {}  # (status, last_error) -> job ids
+    for item in items:
+        ended.setdefault((item.status.value, item.error or item.job.last_error), []).append(
+            item.job.id
+        )
+    async with in_transaction() as conn:
+        for (status, error), ids in ended.items():
+            new, finished, last_error, *in_ids = placeholders(conn, 3 + len(ids))
+            await conn.execute_query(
+                f"UPDATE core_job SET status = {new}, finished_at = {finished}, "  # noqa: S608
+                f"locked_until = NULL, last_error = {last_error} "
+                f"WHERE id IN ({', '.join(in_ids)})",
+                [status, now, error, *ids],
+            )
+        unreadable = list({i.job.event_id for i in items if i.unreadable and i.job.event_id})
+        if unreadable:
+            marks = ", ".join(placeholders(conn, len(unreadable)))
+            await conn.execute_query(
+                f"UPDATE core_event SET status = 'uninterpretable' WHERE id IN ({marks})",  # noqa: S608
+                unreadable,
+            )
+        events = list({item.job.event_id for item in items if item.job.event_id is not None})
+        if events:
+            await conn.execute_query(_settle_sql(conn, len(events)), events)
+        for item in items:
+            if (item.job.dedupe_key or "").startswith("schedule:"):  # only these have a run
+                with unscoped():
+                    await ScheduleRun.filter(job_id=item.job.id).update(
+                        status="done" if item.status == JobStatus.DONE else "failed",
+                        finished_at=now,
+                        outcome=item.error,
+                    )
+    return [None] * len(items)
+
+
+def _settle_sql(conn: BaseDBAsyncClient, count: int) -> str:
+    """An event is processed when all its jobs are done; failed when any gave up; one that a
+    handler could not read stays uninterpretable. One statement for many events."""
+    return (
+        "UPDATE core_event SET status = CASE WHEN EXISTS (SELECT 1 FROM core_job j "  # noqa: S608
+        "WHERE j.event_id = core_event.id AND j.status = 'failed') "
+        "THEN 'failed' ELSE 'processed' END "
+        f"WHERE id IN ({', '.join(placeholders(conn, count))}) "
+        "AND status <> 'uninterpretable' AND NOT EXISTS (SELECT 1 FROM core_job j "
+        "WHERE j.event_id = core_event.id AND j.status IN ('pending', 'running'))"
+    )
+
+
+async def sweep(runtime: Runtime, limit: int = 500) -> int:
+    """Re-dispatch due jobs whose message was lost or whose worker died. Returns how many."""
+    now = runtime.now()
+    lost = Q(status=JobStatus.PENDING, run_after__lte=now) & (
+        Q(dispatched_at__isnull=True)
+        | Q(dispatched_at__lt=now - DISPATCH_GRACE)
+        | Q(dispatched_at__lt=F("run_after"))
+    )
+    dead = Q(status=JobStatus.RUNNING, locked_until__lt=now)
+    with unscoped():
+        ids: list[int] = list(
+            await Job.filter(lost | dead)
+            .order_by("run_after")
+            .limit(limit)
+            .values_list("id", flat=True)  # type: ignore[arg-type]
+        )
+    await dispatch_jobs(runtime, ids)
+    return len(ids)

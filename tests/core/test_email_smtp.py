@@ -1,0 +1,192 @@
+"""Delivery through a real SMTP server (aiosmtpd): up, down then up, permanent refusal."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from core.clock import FrozenClock
+from core.email import EmailStatus, OutboundEmail, Suppression, send_email
+from core.metrics import metrics_of
+from core.models import Workspace
+from core.runtime import Runtime
+from core.settings import Settings
+from core.tenancy import unscoped
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and refuses `nobody@` as a hard bounce."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.greylisted: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user"
+        if address.startswith("grey@") and address not in self.greylisted:
+            self.greylisted.add(address)  # greylisting: refuse the first try, temporarily
+            return "451 4.7.1 Try again later"
+        if address.startswith("spam@"):
+            return "554 5.7.1 Rejected by policy"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def settings(settings: Settings, port: int) -> Settings:
+    return settings.replace(
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        email_from="Acme Billing <billing@acme.test>",
+        plugins=(),
+    )
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_server(inbox: Inbox, port: int) -> Iterator[Controller]:
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+async def test_smtp_delivers_text_and_html_with_headers(
+    smtp_server: Controller, inbox: Inbox, app: object, runtime: Runtime, drain
+) -> None:
+    ws = await Workspace.create(name="Acme", slug="acme")
+    email = await send_email(
+        runtime, workspace_id=ws.id, to="ann@example.com", subject="Payment failed",
+        text="Please update your card.", html="<p>Please <b>update</b> your card.</p>",
+        idempotency_key="dunning:in_1:1", customer_facing=True, from_name="Acme",
+        reply_to="help@acme.test",
+    )
+    await drain()
+    assert len(inbox.messages) == 1
+    msg = inbox.messages[0]
+    assert msg["From"] == "Acme <billing@acme.test>"
+    assert msg["Reply-To"] == "help@acme.test"
+    assert msg["Message-ID"] == email.message_id
+    assert msg["X-SecondLoop-Idempotency-Key"] == "dunning:in_1:1"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "http://testserver/u/" in msg["List-Unsubscribe"]
+    types = [part.get_content_type() for part in msg.walk()]
+    assert types == ["multipart/alternative", "text/plain", "text/html"]
+    with unscoped():
+        stored = await OutboundEmail.get(id=email.id)
+    assert stored.status == EmailStatus.SENT and stored.transport == "smtp"
+
+    # A repeat of the key, and further drains, send nothing more.
+    await send_email(runtime, workspace_id=ws.id, to="ann@example.com", subject="Payment failed",
+                     text="again", idempotency_key="dunning:in_1:1")
+    await drain()
+    assert len(inbox.messages) == 1
+    metrics = metrics_of(runtime)
+    assert metrics is not None
+    assert metrics.emails_total.labels(status="sent")._value.get() == 1
+
+
+async def test_smtp_down_then_up_is_deferred_then_sent_once(
+    inbox: Inbox, port: int, app: object, runtime: Runtime, clock: FrozenClock, drain
+) -> None:
+    email = await send_email(runtime, workspace_id=None, to="new@example.com", subject="Sign in",
+                             text="Your link", idempotency_key="signin:1")
+    await drain()
+    with unscoped():
+        stored = await OutboundEmail.get(id=email.id)
+    assert stored.status == EmailStatus.QUEUED
+    assert stored.attempts == 1 and "Connect" in stored.last_error
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await drain()  # still inside the backoff: nothing is retried yet
+        assert inbox.messages == []
+        clock.advance(timedelta(seconds=11))
+        await drain()
+        clock.advance(timedelta(hours=2))
+        await drain()
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    with unscoped():
+        stored = await OutboundEmail.get(id=email.id)
+    assert stored.status == EmailStatus.SENT and stored.attempts == 2
+
+
+async def test_hard_bounce_fails_and_suppresses(
+    smtp_server: Controller, inbox: Inbox, app: object, runtime: Runtime, drain
+) -> None:
+    ws = await Workspace.create(name="Acme", slug="acme")
+    email = await send_email(runtime, workspace_id=ws.id, to="nobody@example.com", subject="S",
+                             text="t", idempotency_key="k")
+    await drain()
+    with unscoped():
+        stored = await OutboundEmail.get(id=email.id)
+        suppressed = await Suppression.filter(workspace_id=ws.id).values_list("email", "reason")
+    assert stored.status == EmailStatus.FAILED and "550" in stored.last_error
+    assert stored.bounced  # a permanent refusal, not a give-up after retries
+    assert suppressed == [("nobody@example.com", "bounce")]
+    assert inbox.messages == []
+
+
+def test_smtp_url_parsing() -> None:
+    from core.email.smtp import SmtpServer
+
+    plain = SmtpServer.from_url("smtp://mailer%40shop.test:p%3Ass@mail.shop.test:587")
+    assert plain == SmtpServer("mail.shop.test", 587, "mailer@shop.test", "p:ss", use_tls=False)
+    implicit = SmtpServer.from_url("smtps://mail.shop.test")
+    assert implicit == SmtpServer("mail.shop.test", 465, None, None, use_tls=True)
+    assert SmtpServer.from_url("smtp://localhost").port == 25
+
+
+async def test_temporary_refusal_retries_and_policy_refusal_fails_without_suppression(
+    smtp_server: Controller, inbox: Inbox, app: object, runtime: Runtime, clock: FrozenClock,
+    drain,
+) -> None:
+    ws = await Workspace.create(name="Acme", slug="acme")
+    grey = await send_email(runtime, workspace_id=ws.id, to="grey@example.com", subject="S",
+                            text="t", idempotency_key="grey")
+    spam = await send_email(runtime, workspace_id=ws.id, to="spam@example.com", subject="S",
+                            text="t", idempotency_key="spam")
+    await drain()
+    with unscoped():
+        assert (await OutboundEmail.get(id=grey.id)).status == EmailStatus.QUEUED
+        failed = await OutboundEmail.get(id=spam.id)
+    assert failed.status == EmailStatus.FAILED and "554" in failed.last_error and failed.bounced
+    clock.advance(timedelta(seconds=11))
+    await drain()
+    with unscoped():
+        sent = await OutboundEmail.get(id=grey.id)
+        assert sent.status == EmailStatus.SENT and not sent.bounced
+        assert not await Suppression.filter(workspace_id=ws.id).exists()
+    assert [m["To"] for m in inbox.messages] == ["grey@example.com"]
