@@ -102,6 +102,16 @@ def nav_links(workspace: Workspace, request: Request) -> list[NavLink]:
 
 
 @hookspec
+def extra_css_urls(workspace: Workspace, request: Request) -> list[str]:
+    """Stylesheet URLs the shell links in <head>, so panels are styled without inline styles.
+
+    The Content-Security-Policy allows only same-origin styles: a panel fragment swapped in by
+    htmx may not carry `style=` attributes. Return paths such as
+    `/static/plugins/<name>/<file>.css`; duplicates are linked once.
+    """
+
+
+@hookspec
 def onboarding_steps(workspace: Workspace, request: Request) -> list[Any]:
     """Extra onboarding steps (`core.onboarding.OnboardingStep`) after Stripe is connected."""
 

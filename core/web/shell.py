@@ -38,6 +38,9 @@ async def shell_context(request: Request, ctx: WorkspaceContext) -> dict[str, An
     links, nav_failures = await runtime.host.gather(
         "nav_links", workspace=ctx.workspace, request=request
     )
+    css, css_failures = await runtime.host.gather(
+        "extra_css_urls", workspace=ctx.workspace, request=request
+    )
     nav = sorted([*CORE_NAV, *(x for x in links if isinstance(x, NavLink))],
                  key=lambda link: (link.order, link.label))
     with workspace_scope(ctx.workspace.id):
@@ -47,7 +50,8 @@ async def shell_context(request: Request, ctx: WorkspaceContext) -> dict[str, An
     return {
         "ctx": ctx,
         "nav": nav,
-        "nav_failures": nav_failures,
+        "nav_failures": [*nav_failures, *css_failures],
+        "extra_css_urls": _same_origin_once(css),
         "workspaces": [m.workspace for m in await memberships(ctx.user)],
         "accounts": accounts,
         "reconnect_accounts": reconnect,
@@ -55,6 +59,12 @@ async def shell_context(request: Request, ctx: WorkspaceContext) -> dict[str, An
         "path": request.url.path,
         "current_href": _current(nav, request.url.path),
     }
+
+
+def _same_origin_once(urls: list[Any]) -> list[str]:
+    """Local paths only (the CSP would block the rest, `//host` included), each linked once."""
+    local = (u for u in urls if isinstance(u, str) and u.startswith("/") and not u.startswith("//"))
+    return list(dict.fromkeys(local))
 
 
 def _current(nav: list[NavLink], path: str) -> str | None:

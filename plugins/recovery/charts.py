@@ -29,9 +29,10 @@ class Bar:
 def _open(kind: str, title: str, desc: str, width: int, height: int) -> tuple[str, str]:
     uid = f"rc-{kind}-{next(_ids)}"
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="recovery-chart" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'class="recovery-chart recovery-chart-{kind}" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
-        f'style="max-width:{width}px" aria-labelledby="{uid}-t {uid}-d">'
+        f'aria-labelledby="{uid}-t {uid}-d">'
         f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>'
     )
     return uid, head
@@ -53,12 +54,12 @@ def bars(items: Sequence[Bar], title: str, maximum: float | None = None) -> Mark
         length = max(room * max(item.value, 0) / top, 1 if item.value else 0)
         text_y = y + BAR_HEIGHT * 0.72
         parts.append(
-            f'<text x="0" y="{text_y:.1f}" font-size="12" style="fill:var(--text)">'
+            f'<text x="0" y="{text_y:.1f}" font-size="12" class="chart-label">'
             f"{escape(item.label[:24])}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" rx="3" '
-            f'style="fill:var(--accent)"></rect>'
+            f'class="chart-bar"></rect>'
             f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{text_y:.1f}" font-size="12" '
-            f'style="fill:var(--muted)">{escape(item.text)}</text>'
+            f'class="chart-value">{escape(item.text)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
@@ -81,7 +82,7 @@ def sparkline(
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     area = f"0,{height} {line} {points[-1][0]:.1f},{height}"
     return Markup(  # noqa: S704 - numbers only, title and desc escaped in _open
-        f'{svg}<polygon points="{area}" style="fill:var(--accent);opacity:.15"></polygon>'
+        f'{svg}<polygon points="{area}" class="chart-area"></polygon>'
         f'<polyline points="{line}" fill="none" stroke-width="2" stroke-linejoin="round" '
-        f'style="stroke:var(--accent)"></polyline></svg>'
+        f'class="chart-line"></polyline></svg>'
     )

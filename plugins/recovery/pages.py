@@ -14,6 +14,7 @@ from plugins.recovery.cases import settings_for
 from plugins.recovery.models import FinalAction, RecoverySettings
 
 URL = "/app/recovery/settings"
+STYLESHEET = "/static/plugins/recovery/recovery.css"
 WINBACK_FIRST_HOURS = (1, 4)
 PANEL = Panel(key="recovery-settings", title="Recovery", url=URL, order=20, width="full")
 

@@ -93,6 +93,11 @@ def dashboard_panels() -> list[Panel]:
 
 
 @hookimpl
+def extra_css_urls() -> list[str]:
+    return [pages.STYLESHEET]
+
+
+@hookimpl
 def nav_links() -> list[NavLink]:
     return [NavLink(label="Recovery", href="/app/recovery", order=30)]
 

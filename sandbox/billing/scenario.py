@@ -80,6 +80,12 @@ class Scenario:
         self.sb.wait_for_clock(self.account, clock, timeout=60)
         return target
 
+    def advance_past_renewal(self, clock: str, subscription: Obj, *, seconds: int = 0) -> int:
+        """Advance to `seconds` after the subscription's next renewal, whatever the month's
+        length, so a rehearsal's later steps land on the same day of the dunning schedule."""
+        renewal = int(subscription["items"]["data"][0]["current_period_end"])
+        return self.advance(clock, to=renewal + seconds)
+
     def price(
         self, amount: int, currency: str = "usd", interval: str = "month", name: str = "Pro"
     ) -> str:

@@ -27,7 +27,11 @@ class Panels:
 
     @hookimpl
     def nav_links(self, workspace: Any, request: Any) -> list[NavLink]:
-        return [NavLink("Recovery", "/app/recovery", order=10)]
+        return [NavLink("Extra tools", "/x/tools", order=10)]
+
+    @hookimpl
+    def extra_css_urls(self, workspace: Any, request: Any) -> list[str]:
+        return ["/x/panels.css", "/x/panels.css", "https://cdn.example/x.css", "//cdn.example/y"]
 
 
 class Broken:
@@ -38,6 +42,10 @@ class Broken:
     @hookimpl
     def nav_links(self, workspace: Any, request: Any) -> list[NavLink]:
         raise RuntimeError("nav exploded")
+
+    @hookimpl
+    def extra_css_urls(self, workspace: Any, request: Any) -> list[str]:
+        raise RuntimeError("css exploded")
 
 
 @pytest.fixture
@@ -67,11 +75,13 @@ async def test_dashboard_renders_panels_in_order_and_isolates_failures(
     errors = page.css(".panel-error")
     assert len(errors) == 1 and "broken" in errors[0].text()
     nav = [a.text() for a in page.css("nav.sidenav a")]
-    assert [x for x in nav if x in {"Dashboard", "Recovery", "Settings"}] == [
-        "Dashboard", "Recovery", "Settings"
+    assert [x for x in nav if x in {"Dashboard", "Extra tools", "Settings"}] == [
+        "Dashboard", "Extra tools", "Settings"
     ]
     assert page.css_first('nav.sidenav a[aria-current="page"]').text() == "Dashboard"
     assert page.css_first('script[src="/static/vendor/htmx.min.js"]') is not None
+    sheets = [link.attributes["href"] for link in page.css('head link[rel="stylesheet"]')]
+    assert sheets.count("/x/panels.css") == 1 and not [s for s in sheets if "cdn" in s]
 
 
 async def test_settings_page_renders_settings_panels(client: httpx.AsyncClient) -> None:

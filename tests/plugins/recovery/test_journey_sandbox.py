@@ -77,7 +77,7 @@ async def test_failed_renewal_to_recovery_through_webhooks(
         assert await Case.all().count() == 0  # sign-up paid: nothing to recover
 
     s.decline(pm, "insufficient_funds")
-    s.advance(clock, days=31, seconds=7200)
+    s.advance_past_renewal(clock, sub, seconds=7200)
     await _deliver(sandbox, receiver, client, token, drain)
     invoice = s.latest_invoice(sub["id"])
     with workspace_scope(ws):

@@ -51,7 +51,7 @@ def _failed_renewal(sb: RunningSandbox, account: str) -> tuple[Scenario, dict[st
     customer, pm = s.customer(clock, email="ada@example.test", name="Ada")
     sub = s.subscribe(customer, s.price(2900))
     s.decline(pm, "insufficient_funds")
-    s.advance(clock, days=31, seconds=7200)
+    s.advance_past_renewal(clock, sub, seconds=7200)
     return s, s.latest_invoice(sub["id"]), pm
 
 
