@@ -156,14 +156,21 @@ async def _open(
     return case
 
 
-async def enqueue_due_steps(runtime: Runtime, case: Case, now: datetime) -> int:
-    """Run steps already due (the day-0 email) now, not at the next tick."""
+async def enqueue_due_steps(
+    runtime: Runtime, case: Case, now: datetime, *, occasion: str = ""
+) -> int:
+    """Run steps already due (the day-0 email) now, not at the next tick.
+
+    `occasion` tells this enqueue apart from an earlier one for the same attempt (a resume
+    after a pause: the job queued while paused ran and found the case paused). Running a
+    step job twice is harmless: the step's claim lets one through.
+    """
     due = await CaseStep.filter(case_id=case.id, status=StepStatus.PENDING, due_at__lte=now)
     for step in due:
         await enqueue(
             runtime, RUN_STEP_TASK, workspace_id=case.workspace_id,
             payload={"step_id": step.id, "not_before": now.isoformat()},
-            dedupe_key=f"recovery:run:{step.id}:{step.attempts}",
+            dedupe_key=f"recovery:run:{step.id}:{step.attempts}{occasion}",
         )
     return len(due)
 

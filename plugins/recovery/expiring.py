@@ -133,18 +133,22 @@ async def _alert(
     stage = stage_for(days_left, settings.expiring_card_lead_days)
     if stage is None or await renewed(account, str(customer["id"]), str(pm["id"]), card, now):
         return False
+    identity = {
+        "stripe_account_id": account,
+        "customer_id": customer["id"],
+        "payment_method_id": pm["id"],
+        "exp_month": card["exp_month"],
+        "exp_year": card["exp_year"],
+        "stage": stage,
+    }
     try:
-        alert = await CardAlert.create(
-            stripe_account_id=account,
-            customer_id=customer["id"],
-            payment_method_id=pm["id"],
-            exp_month=card["exp_month"],
-            exp_year=card["exp_year"],
-            stage=stage,
-            created_at=now,
-        )
+        alert = await CardAlert.create(**identity, created_at=now)
     except IntegrityError:
-        return False  # this stage was sent already
+        # This stage was recorded already. A worker that died before sending left the alert
+        # without its email: send it now, under the same idempotency key, so never twice.
+        alert = await CardAlert.get(**identity)
+        if alert.email_id is not None:
+            return False
     subject, text = render(
         COPY,
         {

@@ -46,7 +46,7 @@ async def resume(runtime: Runtime, case: Case) -> bool:
         return False
     now = await _now(runtime, case)
     await case.refresh_from_db()
-    await enqueue_due_steps(runtime, case, now)
+    await enqueue_due_steps(runtime, case, now, occasion=f":resumed:{now.isoformat()}")
     return True
 
 

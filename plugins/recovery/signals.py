@@ -10,7 +10,7 @@ from core.runtime import Runtime
 from plugins.recovery import gateway
 from plugins.recovery.cases import ACTIVE, append_step, enqueue_due_steps
 from plugins.recovery.lookup import _as_dict
-from plugins.recovery.models import CardUpdate, Case, CaseKind, CaseStatus
+from plugins.recovery.models import CardUpdate, Case, CaseKind
 
 
 async def payment_method_changed(
@@ -23,7 +23,8 @@ async def payment_method_changed(
     `automatically_updated` for the same card (or a duplicate event) queue it once.
     """
     cases = await Case.filter(
-        stripe_account_id=stripe_account_id, customer_id=customer_id, status=CaseStatus.OPEN,
+        # A paused case takes the new card too: its retry waits for the operator's resume.
+        stripe_account_id=stripe_account_id, customer_id=customer_id, status__in=ACTIVE,
         kind=CaseKind.DUNNING,
     )
     queued = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.email import send_email
 from plugins.recovery import compose, tracking
-from plugins.recovery.models import CaseStep
+from plugins.recovery.models import Case, CaseStep, StepStatus
 from plugins.recovery.steps.base import StepContext, StepResult, StepType
 
 HOLD_RECHECK = 15 * 60.0
@@ -17,6 +17,14 @@ HOLD_RECHECK = 15 * 60.0
 def email_key(step_id: int) -> str:
     """The email service's idempotency key for a step: one message per step, ever."""
     return f"recovery:step:{step_id}"
+
+
+async def new_card_retry_in_flight(case: Case) -> bool:
+    """Whether a retry queued for a new payment method has still to run."""
+    waiting = await CaseStep.filter(
+        case_id=case.id, type="retry", status__in=(StepStatus.PENDING, StepStatus.RUNNING)
+    )
+    return any(step.config.get("payment_method") for step in waiting)
 
 
 class EmailStep(StepType):
@@ -29,7 +37,10 @@ class EmailStep(StepType):
         if case.hold_emails and not step.config.get("manual"):
             # A new card arrived: the retry on it decides whether this email is needed.
             # (A resend the operator asked for goes out anyway.)
-            return StepResult.wait(HOLD_RECHECK, held="waiting for the retry on the new card")
+            if await new_card_retry_in_flight(case):
+                return StepResult.wait(HOLD_RECHECK, held="waiting for the retry on the new card")
+            # That retry ended without deciding (failed, skipped, cancelled): the hold lapses.
+            await Case.filter(id=case.id).update(hold_emails=False)
         if not case.customer_email:
             return StepResult.done(skipped="the invoice has no customer email")
         message = await compose.for_step(ctx.runtime, case, step, settings, ctx.now)

@@ -11,7 +11,7 @@ from core.models import StripeTestClock
 from core.models.email import OutboundEmail
 from core.runtime import Runtime
 from core.tenancy import unscoped, workspace_scope
-from plugins.recovery import engine, gateway, handlers
+from plugins.recovery import engine, gateway, handlers, operations
 from plugins.recovery.models import Case, CaseStatus, CaseStep, RecoverySettings, StepStatus
 from tests.plugins.recovery.conftest import ACCOUNT, enabled_workspace, event, invoice, settle
 
@@ -163,6 +163,53 @@ async def test_a_new_card_holds_emails_and_retries_at_once(
         retries = await CaseStep.filter(case_id=case.id, type="retry", index__gte=7)
     assert len(stripe_fake.invoices.calls) == 1  # one retry for one new card
     assert stripe_fake.invoices.calls[0][1] == retries[0].idempotency_key
+    assert case.status == CaseStatus.RECOVERED and case.recovered_by_step == "7:retry"
+
+
+async def test_held_emails_go_out_once_the_new_card_retry_has_failed_for_good(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: Any
+) -> None:
+    # No Stripe account is connected, so the retry on the new card fails on every run.
+    clock.set(datetime(2026, 3, 3, 12, tzinfo=UTC))
+    ws = await enabled_workspace("a")
+    case = await _open(runtime, ws, clock)
+    pm = {"id": "pm_new", "object": "payment_method", "customer": "cus_1"}
+    with workspace_scope(ws):
+        await handlers.payment_method_changed(
+            event("payment_method.attached", pm, clock.now()), ws, runtime
+        )
+        await settle()
+    for _ in range(40):  # ten days, a tick every six hours
+        clock.advance(timedelta(hours=6))
+        await engine.run_due(runtime)
+    with workspace_scope(ws):
+        case = await Case.get(id=case.id)
+        card_retry = await CaseStep.get(case_id=case.id, type="retry", index__gte=7)
+        emails = await CaseStep.filter(case_id=case.id, type="email").order_by("index")
+    assert card_retry.status == StepStatus.FAILED
+    assert not case.hold_emails
+    # Day 0, day 3 and day 7: the reminders resumed instead of waiting on the dead retry.
+    assert [str(e.status) for e in emails[:3]] == ["done", "done", "done"]
+
+
+async def test_a_paused_case_takes_the_new_card_and_retries_on_resume(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: Any, stripe_fake: FakeAccess
+) -> None:
+    ws = await enabled_workspace("a")
+    case = await _open(runtime, ws, clock)
+    pm = {"id": "pm_new", "object": "payment_method", "customer": "cus_1"}
+    with workspace_scope(ws):
+        assert await operations.pause(case)
+        await handlers.payment_method_changed(
+            event("payment_method.attached", pm, clock.now()), ws, runtime
+        )
+        await settle()
+        assert await CaseStep.filter(case_id=case.id, type="retry", index__gte=7).exists()
+        assert stripe_fake.invoices.calls == []  # paused: nothing runs
+        assert await operations.resume(runtime, await Case.get(id=case.id))
+        await settle()
+        case = await Case.get(id=case.id)
+    assert len(stripe_fake.invoices.calls) == 1
     assert case.status == CaseStatus.RECOVERED and case.recovered_by_step == "7:retry"
 
 

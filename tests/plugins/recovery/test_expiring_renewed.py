@@ -121,3 +121,28 @@ async def test_a_card_whose_expiry_changed_since_the_warning_gets_no_more(
         assert await expiring.scan_workspace(runtime) == 0
         assert await CardAlert.filter(payment_method_id=pm).count() == 1
     assert await _emails(ws) == 1
+
+
+async def test_a_warning_recorded_by_a_worker_that_died_before_sending_is_sent_once(
+    app: object, runtime: Runtime, sandbox: RunningSandbox
+) -> None:
+    ws, s = await _shop(runtime, sandbox)
+    customer, pm = s.customer(None, email="ada@example.test", name="Ada")
+    s.subscribe(customer, s.price(2900))
+    now = runtime.now()
+    _set_expiry(s, pm, now.month, now.year)
+    with workspace_scope(ws):
+        assert await expiring.scan_workspace(runtime) == 1
+        # As if the worker died between recording the alert and sending its email.
+        alert = await CardAlert.get(payment_method_id=pm)
+        await CardAlert.filter(id=alert.id).update(email_id=None)
+    with unscoped():
+        await OutboundEmail.filter(workspace_id=ws).delete()
+    with workspace_scope(ws):
+        assert await expiring.scan_workspace(runtime) == 1
+        assert await expiring.scan_workspace(runtime) == 0
+        # Died after sending, before recording the email: the same key sends nothing new.
+        await CardAlert.filter(id=alert.id).update(email_id=None)
+        await expiring.scan_workspace(runtime)
+        assert (await CardAlert.get(id=alert.id)).email_id is not None
+    assert await _emails(ws) == 1
