@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "plugin.py").exists())
 PUBLIC_CORE = {
     "core.api.errors",
+    "core.api.pagination",
     "core.clock",
     "core.contributions",
     "core.crypto",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
 from core.api.errors import ApiError
+from core.api.pagination import PARAMETERS as PAGE_PARAMETERS
+from core.api.pagination import paginate
 from core.contributions import ApiRoute
 from core.email import OutboundEmail
 from core.runtime import Runtime
@@ -62,7 +65,7 @@ def _case(case: Case) -> dict[str, Any]:
 
 
 async def list_cases(request: Request, workspace_id: int) -> dict[str, Any]:
-    """Cases, newest first; filter by `status` and `category`."""
+    """Cases, newest first, a page at a time; filter by `status`, `category` and `since`."""
     rows = Case.filter()
     status = request.query_params.get("status")
     if status:
@@ -72,8 +75,24 @@ async def list_cases(request: Request, workspace_id: int) -> dict[str, Any]:
     category = request.query_params.get("category")
     if category:
         rows = rows.filter(category=category)
-    found = await rows.order_by("-opened_at", "-id").limit(200)
-    return {"data": [_case(case) for case in found]}
+    since = request.query_params.get("since")
+    if since:
+        rows = rows.filter(opened_at__gte=_instant(since))
+    return await paginate(request, rows, _case)
+
+
+def _instant(raw: str) -> datetime:
+    """`since` as Unix seconds or ISO 8601 (a date, or a time; UTC unless it says otherwise)."""
+    try:
+        if raw.isdigit():
+            return datetime.fromtimestamp(int(raw), UTC)
+        # An unencoded "+01:00" arrives as " 01:00": a common client slip, read as meant.
+        parsed = datetime.fromisoformat(raw.strip().replace(" ", "+").replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ApiError(
+            422, "invalid_request", "`since` must be Unix seconds or an ISO 8601 date or time"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 async def get_case(request: Request, workspace_id: int) -> dict[str, Any]:
@@ -222,6 +241,14 @@ def api_routes() -> list[ApiRoute]:
                         "schema": {"type": "string", "enum": [s.value for s in CaseStatus]},
                     },
                     {"name": "category", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "Cases opened at or after this time (Unix seconds or "
+                        "ISO 8601)",
+                        "schema": {"type": "string"},
+                    },
+                    *PAGE_PARAMETERS,
                 ],
             },
         ),
