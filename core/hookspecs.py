@@ -59,8 +59,12 @@ def register_tasks() -> list[TaskDef]:
 
 
 @hookspec
-def register_schedules() -> list[Schedule]:
-    """Periodic tasks (cron or interval); one lock per schedule, last run recorded."""
+def register_schedules(settings: Settings) -> list[Schedule]:
+    """Periodic tasks (cron or interval); one lock per schedule, last run recorded.
+
+    `settings` lets a plugin read its own options (`settings.extra`, the `SECONDLOOP_*`
+    environment); raise `ValueError` with a clear message for a bad value.
+    """
 
 
 @hookspec

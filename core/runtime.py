@@ -50,7 +50,7 @@ def build_runtime(
         if task.name in runtime.tasks:
             raise ValueError(f"two tasks are named {task.name!r}")
         runtime.tasks[task.name] = task
-    for schedule in host.collect("register_schedules"):
+    for schedule in host.collect("register_schedules", settings=settings):
         if schedule.name in runtime.schedules:
             raise ValueError(f"two schedules are named {schedule.name!r}")
         if schedule.task not in runtime.tasks:

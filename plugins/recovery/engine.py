@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_STEP_ATTEMPTS = 6
 BATCH = 200
-# A tick stops after this many full batches; the next tick goes on where it left off.
-MAX_BATCHES = 50
+# A drain stops claiming after this long; the next tick's drains go on where it left off.
+DRAIN_BUDGET = timedelta(minutes=4)
+# And after this many batches whatever the clock says (a frozen clock in a rehearsal).
+MAX_DRAIN_BATCHES = 500
 
 
 def step_types(runtime: Runtime) -> dict[str, StepType]:
@@ -200,28 +202,55 @@ async def _run_batch(runtime: Runtime, steps: list[CaseStep], due_now: datetime)
     return len(steps)
 
 
-async def run_due(runtime: Runtime) -> int:
-    """The tick: run every due step of customers in real time, then of each test clock."""
+async def _live_workspaces() -> list[int]:
     with unscoped():
-        live = list(
-            await RecoverySettings.filter(enabled=True, processing_paused=False).values_list(
-                "workspace_id", flat=True
-            )
+        found = await RecoverySettings.filter(enabled=True, processing_paused=False).values_list(
+            "workspace_id", flat=True
         )
-        if not live:
-            return 0
+    return [int(x) for x in found]  # type: ignore[call-overload]  # flat=True gives scalars
+
+
+async def has_due(runtime: Runtime) -> bool:
+    """Whether any step may be due: real-time steps due now, or any open test-clock case
+    (whose time only its clock knows). Cheap enough for every tick."""
+    live = await _live_workspaces()
+    if not live:
+        return False
+    now = runtime.now()
+    with unscoped():
+        open_cases = CaseStep.filter(workspace_id__in=live, case__status=CaseStatus.OPEN)
+        return bool(
+            await open_cases.filter(_runnable(now, now), case__test_clock="").exists()
+            or await Case.filter(workspace_id__in=live, status=CaseStatus.OPEN)
+            .exclude(test_clock="")
+            .exists()
+        )
+
+
+async def run_due(runtime: Runtime, budget: timedelta = DRAIN_BUDGET) -> int:
+    """Drain: run every due step of customers in real time, then of each test clock.
+
+    Claims batch after batch until nothing is due or `budget` has passed, so a backlog never
+    waits for a later tick while this one has time; several drains at once (the tick fans out,
+    see `tasks.py`) split the work through their claims.
+    """
+    started = runtime.now()
+    live = await _live_workspaces()
+    if not live:
+        return 0
+    with unscoped():
         clocks = set(
             await Case.filter(workspace_id__in=live, status=CaseStatus.OPEN)
             .exclude(test_clock="")
             .values_list("workspace_id", "stripe_account_id", "test_clock")
         )
     ran = 0
-    for _ in range(MAX_BATCHES):
+    for _ in range(MAX_DRAIN_BATCHES):
         wall = runtime.now()
         with unscoped():
             steps = await _claim_batch(wall, wall, workspace_id__in=live, case__test_clock="")
         ran += await _run_batch(runtime, steps, wall)
-        if len(steps) < BATCH:
+        if len(steps) < BATCH or runtime.now() - started > budget:
             break
     for workspace_id, account, clock in sorted(clocks):
         with workspace_scope(int(workspace_id)):
@@ -235,7 +264,13 @@ async def run_due_for_clock(runtime: Runtime, stripe_account_id: str, clock_id: 
     if not settings.enabled or settings.processing_paused:
         return 0
     now = await gateway.now_for(runtime, stripe_account_id, None, clock_id)
-    steps = await _claim_batch(
-        now, runtime.now(), case__test_clock=clock_id, case__stripe_account_id=stripe_account_id
-    )
-    return await _run_batch(runtime, steps, now)
+    started, ran = runtime.now(), 0
+    for _ in range(MAX_DRAIN_BATCHES):
+        steps = await _claim_batch(
+            now, runtime.now(), case__test_clock=clock_id,
+            case__stripe_account_id=stripe_account_id,
+        )
+        ran += await _run_batch(runtime, steps, now)
+        if len(steps) < BATCH or runtime.now() - started > DRAIN_BUDGET:
+            break
+    return ran

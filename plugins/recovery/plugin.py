@@ -17,6 +17,7 @@ from core.contributions import (
     TaskDef,
 )
 from core.plugins import hookimpl
+from core.settings import Settings
 from plugins.recovery import (
     api,
     dashboard,
@@ -60,8 +61,8 @@ def register_tasks() -> list[TaskDef]:
 
 
 @hookimpl
-def register_schedules() -> list[Schedule]:
-    return tasks.schedules()
+def register_schedules(settings: Settings) -> list[Schedule]:
+    return tasks.schedules(settings)
 
 
 @hookimpl

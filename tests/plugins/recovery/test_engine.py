@@ -259,6 +259,44 @@ async def test_the_schedule_fires_the_tick_through_the_job_system(
         assert await OutboundEmail.filter(workspace_id=ws).count() == 2
 
 
+async def test_the_tick_fans_out_drains_once_per_slot_and_only_when_work_is_due(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: Any, drain: Any
+) -> None:
+    from core.models import Job
+    from plugins.recovery import tasks
+
+    clock.set(datetime(2026, 3, 3, 12, tzinfo=UTC))
+    ws = await enabled_workspace("a")
+    await tasks.tick(None, runtime)  # nothing is due: no drain is started
+    with unscoped():
+        assert await Job.filter(name=tasks.DRAIN_TASK).count() == 0
+    case = await _open(runtime, ws, clock)
+    clock.advance(timedelta(days=3, minutes=1))
+    await tasks.tick(None, runtime)
+    await tasks.tick(None, runtime)  # the same slot fired twice starts its drains once
+    await drain()
+    with unscoped():
+        assert await Job.filter(name=tasks.DRAIN_TASK).count() == tasks.DRAINS
+    assert (await _statuses(ws, case))[2] == "done"  # the day-3 email, through a drain
+
+
+def test_the_tick_interval_and_drains_come_from_the_environment(settings: Any) -> None:
+    from core.app import create_runtime
+    from core.plugins import build_plugin_host
+    from plugins.recovery import tasks
+
+    tuned = settings.replace(extra={
+        "SECONDLOOP_RECOVERY_TICK_SECONDS": "15", "SECONDLOOP_RECOVERY_DRAINS": "4"
+    })
+    runtime = create_runtime(tuned, host=build_plugin_host(tuned.plugins), inline_jobs=True)
+    assert runtime.schedules["recovery.tick"].every == 15
+    assert tasks.drains(tuned) == 4
+    for bad in ("often", "0", "-5"):
+        broken = settings.replace(extra={"SECONDLOOP_RECOVERY_TICK_SECONDS": bad})
+        with pytest.raises(ValueError, match="SECONDLOOP_RECOVERY_TICK_SECONDS"):
+            create_runtime(broken, host=build_plugin_host(broken.plugins), inline_jobs=True)
+
+
 async def test_no_retry_races_stripes_own_retry(
     app: object, runtime: Runtime, clock: FrozenClock, declines: Any, stripe_fake: FakeAccess
 ) -> None:
