@@ -2,12 +2,13 @@
 
 N due email steps (default 100,000) across W workspaces (default 1,000) are seeded straight
 into the tables (bulk inserts, not the event path), then worker processes run the real code:
-`engine.run_due` (the body of `recovery.drain`, the job each tick fans out: select
-`FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL, claim each step by conditional UPDATE, run the email step type, record the
-result), whose `send_email` records the message and enqueues `core.email.deliver`, which the
-worker's embedded broker runs in the background (suppression list, the default per-workspace
-rate limits, claim, SMTP to an aiosmtpd server in its own process, commit `sent`). The clock
-stops when every step is `done` and every message is `sent`; the SMTP server's count is checked.
+`engine.run_due`, the body of `recovery.drain` (the job each tick fans out). It selects
+`FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL, claims each step by conditional UPDATE, runs the
+email step type and records the result; `send_email` records the message and enqueues
+`core.email.deliver`, which the worker's embedded broker runs in the background (suppression
+list, the default per-workspace rate limits, claim, SMTP to an aiosmtpd server in its own
+process, commit `sent`). The clock stops when every step is `done` and every message is `sent`;
+the SMTP server's count is checked.
 
 Configurations: SQLite (one worker: SQLite has one writer), PostgreSQL with one worker and with
 two worker processes (they split the work through SKIP LOCKED). The baseline, measured in the
