@@ -76,7 +76,9 @@ async def payment_failed(event: StripeEvent, workspace_id: int, runtime: Runtime
                 decline.charge_id, invoice.get("attempt_count"), f"event:{event.stripe_event_id}"
             ),
             source=AttemptSource.STRIPE, at=now, outcome=AttemptOutcome.FAILED,
-            code=decline.code, decline_code=decline.decline_code, charge_id=decline.charge_id,
+            code=decline.code, decline_code=decline.decline_code,
+            advice_code=decline.advice_code, charge_id=decline.charge_id,
+            payment_method_id=decline.payment_method_id,
         )
     await cases.open_or_update(
         runtime, stripe_account_id=event.account, invoice=invoice, decline=decline,

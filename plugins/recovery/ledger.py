@@ -2,8 +2,9 @@
 
 An attempt is keyed by its charge id when known (so SecondLoop's own retry and the
 `invoice.payment_failed` event it causes count once), else by the invoice's attempt number.
-The retry budget reads it: never after a never-retry code, and at most 15 attempts in 30 days
-(the Visa limit, the strictest card network's).
+The retry budget reads it: never after a never-retry answer (`decline_code` or `advice_code`),
+and at most 15 attempts in 30 days (the Visa limit, the strictest card network's). Both rules
+are the card's: a retry on a replacement card is judged by that card's attempts only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ async def record(
     outcome: AttemptOutcome,
     code: str = "",
     decline_code: str = "",
+    advice_code: str = "",
     charge_id: str = "",
+    payment_method_id: str = "",
 ) -> bool:
     """Add an attempt; returns False when this attempt was already recorded."""
     if await AttemptLedger.filter(
@@ -54,7 +57,9 @@ async def record(
             outcome=outcome,
             code=code or "",
             decline_code=decline_code or "",
+            advice_code=advice_code or "",
             charge_id=charge_id or "",
+            payment_method_id=payment_method_id or "",
         )
     except IntegrityError:
         return False
@@ -84,16 +89,24 @@ async def is_paid(stripe_account_id: str, invoice_id: str) -> bool:
     ).exists()
 
 
-async def may_retry(stripe_account_id: str, invoice_id: str, now: datetime) -> Verdict:
-    """May one more attempt be made on this invoice now?"""
+async def may_retry(
+    stripe_account_id: str, invoice_id: str, now: datetime, payment_method_id: str = ""
+) -> Verdict:
+    """May one more attempt be made on this invoice now?
+
+    With `payment_method_id` (a retry on a card the customer just added) only that card's
+    attempts count; without, every attempt does (the card on file, whichever it was)."""
     rows = await AttemptLedger.filter(
         stripe_account_id=stripe_account_id, invoice_id=invoice_id
     ).order_by("at", "id")
     if any(row.outcome == AttemptOutcome.SUCCEEDED for row in rows):
         return Verdict(False, "invoice already paid")
+    if payment_method_id:
+        rows = [row for row in rows if row.payment_method_id == payment_method_id]
     for row in rows:
-        if {row.code, row.decline_code} & NEVER_RETRY_SIGNALS:
-            return Verdict(False, f"issuer said never retry ({row.decline_code or row.code})")
+        signal = {row.code, row.decline_code, row.advice_code} & NEVER_RETRY_SIGNALS
+        if signal:
+            return Verdict(False, f"issuer said never retry this card ({min(signal)})")
     recent = [row for row in rows if row.at > now - WINDOW]
     if len(recent) >= MAX_ATTEMPTS:
         return Verdict(False, f"{MAX_ATTEMPTS} attempts in {WINDOW.days} days (card-network limit)")

@@ -21,6 +21,7 @@ class Decline:
     outcome: str = ""
     charge_id: str = ""
     payment_intent_id: str = ""
+    payment_method_id: str = ""
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -46,7 +47,16 @@ def decline_from_intent(intent: dict[str, Any]) -> Decline:
         outcome=str(outcome.get("type") or ""),
         charge_id=str(charge_id or error.get("charge") or ""),
         payment_intent_id=str(intent.get("id") or ""),
+        payment_method_id=_id_of(
+            charge_obj.get("payment_method") or error.get("payment_method")
+            or intent.get("payment_method")
+        ),
     )
+
+
+def _id_of(value: Any) -> str:
+    """An id, whether Stripe sent it bare or as an expanded object."""
+    return str(_as_dict(value).get("id") or "") if not isinstance(value, str) else value
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,10 @@ class AttemptLedger(TenantModel):
     outcome = fields.CharEnumField(AttemptOutcome, max_length=16)
     code = fields.CharField(max_length=64, default="")
     decline_code = fields.CharField(max_length=64, default="")
+    advice_code = fields.CharField(max_length=64, default="")
     charge_id = fields.CharField(max_length=64, default="")
+    # The card charged, when Stripe said: network limits and never-retry answers are per card.
+    payment_method_id = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "recovery_attempt"

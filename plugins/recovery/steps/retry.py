@@ -49,7 +49,8 @@ class RetryStep(StepType):
             return StepResult.done(
                 skipped=f"Stripe retries this invoice itself at {stripe_next.isoformat()}"
             )
-        verdict = await ledger.may_retry(case.stripe_account_id, case.invoice_id, ctx.now)
+        card = str(step.config.get("payment_method") or "")
+        verdict = await ledger.may_retry(case.stripe_account_id, case.invoice_id, ctx.now, card)
         if not verdict.allowed:
             return StepResult.done(skipped=verdict.reason)
         key = step.idempotency_key
@@ -84,15 +85,26 @@ async def _declined(
     error = exc.error
     code = str(getattr(error, "code", "") or exc.code or "")
     decline_code = str(getattr(error, "decline_code", "") or "")
+    advice_code = str(getattr(error, "advice_code", "") or "")
     charge = str(getattr(error, "charge", "") or "")
+    card = _card_of(error) or str(step.config.get("payment_method") or "")
     await ledger.record(
         case.stripe_account_id, case.invoice_id,
         key=ledger.attempt_key(charge, None, f"step:{step.id}"),
         source=AttemptSource.SECONDLOOP, at=ctx.now, outcome=AttemptOutcome.FAILED,
-        code=code, decline_code=decline_code, charge_id=charge,
+        code=code, decline_code=decline_code, advice_code=advice_code, charge_id=charge,
+        payment_method_id=card,
     )
     # The new card (if any) failed too: emails resume, and retries follow the category again.
     await Case.filter(id=case.id).update(
         hold_emails=False, decline_resolved=False, code=code, decline_code=decline_code
     )
     return StepResult.done(declined=decline_code or code, charge=charge)
+
+
+def _card_of(error: object) -> str:
+    """The payment method a card error names (Stripe sends it expanded), or ""."""
+    method = getattr(error, "payment_method", None)
+    if isinstance(method, str):
+        return method
+    return str(getattr(method, "id", "") or "") if method is not None else ""

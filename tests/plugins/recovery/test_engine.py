@@ -408,10 +408,10 @@ async def test_held_emails_resume_when_the_new_card_retry_is_not_allowed(
     ws = await enabled_workspace("a")
     case = await _open(runtime, ws, clock)
     with workspace_scope(ws):
-        for n in range(ledger.MAX_ATTEMPTS):  # the retry budget is spent
+        for n in range(ledger.MAX_ATTEMPTS):  # the new card's retry budget is spent
             await ledger.record(
                 ACCOUNT, "in_1", key=f"attempt:{n + 10}", source=AttemptSource.STRIPE,
-                at=clock.now(), outcome=AttemptOutcome.FAILED,
+                at=clock.now(), outcome=AttemptOutcome.FAILED, payment_method_id="pm_new",
             )
         pm = {"id": "pm_new", "object": "payment_method", "customer": "cus_1"}
         ev = event("payment_method.attached", pm, clock.now())
