@@ -60,7 +60,14 @@ def _case(case: Case) -> dict[str, Any]:
         "recovered_by_step": case.recovered_by_step or None,
         "time_to_recover": case.time_to_recover,
         "disputed": case.disputed,
+        "retries_suspended": case.retries_suspended,
         "customer_flagged": case.customer_flagged,
+        # Stripe's own retries, which SecondLoop's retries give way to (see the retry step).
+        "stripe_retries": {
+            "active": case.stripe_retries_active,
+            "next_attempt_at": case.stripe_next_attempt_at,
+        },
+        "emails_held": case.hold_emails,
     }
 
 

@@ -23,6 +23,7 @@ from plugins.recovery.models import (
     CaseKind,
     CaseStatus,
     CaseStep,
+    CustomerDispute,
     EndedSubscription,
     RecoverySettings,
     StepStatus,
@@ -134,6 +135,10 @@ async def _open(
     now: datetime,
 ) -> Case:
     version = await current_version(category)
+    # The customer is disputing an earlier charge: retrying them now would only make it worse.
+    disputed = await CustomerDispute.filter(
+        stripe_account_id=stripe_account_id, customer_id=fields["customer_id"], closed=False
+    ).exists()
     async with in_transaction():
         case = await Case.create(
             stripe_account_id=stripe_account_id,
@@ -142,6 +147,8 @@ async def _open(
             opened_at=now,
             last_event_at=event_at,
             customer_flagged=category in FLAGGED,
+            disputed=disputed,
+            retries_suspended=disputed,
             **fields,
         )
         for planned in plan(version.steps, now):

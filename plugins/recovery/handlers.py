@@ -178,10 +178,12 @@ async def dispute(event: StripeEvent, workspace_id: int, runtime: Runtime) -> No
         customer = await lookup.charge_customer(runtime, event.account, charge)
     if not customer:
         return
+    at = await _now(runtime, event)
     if event.type == "charge.dispute.created":
-        await signals.dispute_opened(event.account, customer)
+        await signals.dispute_opened(event.account, customer, event.object_id, at)
     else:
-        await signals.dispute_closed(event.account, customer, event.object.get("status") == "won")
+        won = event.object.get("status") == "won"
+        await signals.dispute_closed(event.account, customer, event.object_id, won, at)
 
 
 async def clock_ready(event: StripeEvent, workspace_id: int, runtime: Runtime) -> None:

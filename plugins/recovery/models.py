@@ -261,6 +261,23 @@ class CardUpdate(TenantModel):
         )
 
 
+class CustomerDispute(TenantModel):
+    """A dispute a customer opened, so a case that opens while it is open starts suspended."""
+
+    id = fields.IntField(primary_key=True)
+    stripe_account_id = fields.CharField(max_length=64)
+    dispute_id = fields.CharField(max_length=64)
+    customer_id = fields.CharField(max_length=64)
+    closed = fields.BooleanField(default=False)
+    won = fields.BooleanField(default=False)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "recovery_customer_dispute"
+        unique_together = (("workspace", "stripe_account_id", "dispute_id"),)
+        indexes = (("workspace_id", "stripe_account_id", "customer_id", "closed"),)
+
+
 class CaseNote(TenantModel):
     """A note an operator wrote on a case, with its author and time."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
@@ -10,7 +11,7 @@ from core.runtime import Runtime
 from plugins.recovery import gateway
 from plugins.recovery.cases import ACTIVE, append_step, enqueue_due_steps
 from plugins.recovery.lookup import _as_dict
-from plugins.recovery.models import CardUpdate, Case, CaseKind
+from plugins.recovery.models import CardUpdate, Case, CaseKind, CustomerDispute
 
 
 async def payment_method_changed(
@@ -37,22 +38,55 @@ async def payment_method_changed(
     return queued
 
 
-async def dispute_opened(stripe_account_id: str, customer_id: str) -> int:
-    """A dispute suspends retries on the customer's cases and marks them."""
+async def dispute_opened(
+    stripe_account_id: str, customer_id: str, dispute_id: str, at: datetime
+) -> int:
+    """A dispute suspends retries on the customer's cases and marks them; it is remembered, so
+    a case that opens while it is open starts suspended too."""
+    # Delivered twice, or its closing arrived first (then it stays closed): the row stands.
+    with contextlib.suppress(IntegrityError):
+        await CustomerDispute.create(
+            stripe_account_id=stripe_account_id, dispute_id=dispute_id, customer_id=customer_id,
+            at=at,
+        )
+    if not await has_open_dispute(stripe_account_id, customer_id):
+        return 0
     return await Case.filter(
         stripe_account_id=stripe_account_id, customer_id=customer_id, status__in=ACTIVE,
         kind=CaseKind.DUNNING,
     ).update(disputed=True, retries_suspended=True)
 
 
-async def dispute_closed(stripe_account_id: str, customer_id: str, won: bool) -> int:
-    """A dispute won resumes retries; a lost one keeps them suspended."""
-    if not won:
+async def dispute_closed(
+    stripe_account_id: str, customer_id: str, dispute_id: str, won: bool, at: datetime
+) -> int:
+    """A dispute won resumes retries (unless another is still open); a lost one keeps them
+    suspended."""
+    updated = await CustomerDispute.filter(
+        stripe_account_id=stripe_account_id, dispute_id=dispute_id
+    ).update(closed=True, won=won, at=at)
+    if not updated:
+        try:
+            await CustomerDispute.create(
+                stripe_account_id=stripe_account_id, dispute_id=dispute_id,
+                customer_id=customer_id, closed=True, won=won, at=at,
+            )
+        except IntegrityError:  # its opening was stored at the same moment
+            await CustomerDispute.filter(
+                stripe_account_id=stripe_account_id, dispute_id=dispute_id
+            ).update(closed=True, won=won, at=at)
+    if not won or await has_open_dispute(stripe_account_id, customer_id):
         return 0
     return await Case.filter(
         stripe_account_id=stripe_account_id, customer_id=customer_id, status__in=ACTIVE,
         kind=CaseKind.DUNNING,
     ).update(retries_suspended=False)
+
+
+async def has_open_dispute(stripe_account_id: str, customer_id: str) -> bool:
+    return await CustomerDispute.filter(
+        stripe_account_id=stripe_account_id, customer_id=customer_id, closed=False
+    ).exists()
 
 
 async def customer_details_changed(

@@ -35,6 +35,8 @@ async def test_enable_disable_and_read_cases_through_the_api(
     assert [c["invoice"] for c in listed] == ["in_1"]  # not the other workspace's in_9
     detail = (await client.get(f"/api/v1/recovery/cases/{listed[0]['id']}", headers=auth)).json()
     assert detail["category"] == "funds" and detail["timeline"][0]["status"] == "done"
+    assert detail["stripe_retries"] == {"active": False, "next_attempt_at": None}
+    assert detail["retries_suspended"] is False and detail["emails_held"] is False
     bad = await client.get("/api/v1/recovery/cases?status=nope", headers=auth)
     assert bad.status_code == 422
     response = await client.post("/api/v1/recovery/disable", headers=auth)

@@ -186,6 +186,58 @@ async def test_dispute_suspends_retries_and_a_won_dispute_resumes_them(
     assert resumed.disputed and not resumed.retries_suspended
 
 
+async def test_a_case_opened_during_a_dispute_starts_suspended_until_all_are_won(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: dict[str, Any], monkeypatch: Any
+) -> None:
+    async def customer_of(runtime: object, account: str, charge: str) -> str:
+        return "cus_1"
+
+    monkeypatch.setattr(lookup, "charge_customer", customer_of)
+    ws = await enabled_workspace("a")
+    first = {"id": "dp_1", "object": "dispute", "charge": "ch_old", "status": "needs_response"}
+    second = {**first, "id": "dp_2", "charge": "ch_older"}
+
+    async def deliver(type_: str, dispute: dict[str, Any]) -> None:
+        with workspace_scope(ws):
+            await handlers.dispute(event(type_, dispute, clock.now()), ws, runtime)
+            await settle()
+
+    async def case() -> Case:
+        with workspace_scope(ws):
+            return await Case.get(invoice_id="in_1")
+
+    await deliver("charge.dispute.created", first)
+    await deliver("charge.dispute.created", first)  # delivered twice
+    await deliver("charge.dispute.created", second)
+    await _fail(runtime, ws, invoice(), clock.now())  # the renewal fails during the disputes
+    opened = await case()
+    assert opened.disputed and opened.retries_suspended
+    await deliver("charge.dispute.closed", {**first, "status": "won"})
+    assert (await case()).retries_suspended  # the second dispute is still open
+    await deliver("charge.dispute.closed", {**second, "status": "won"})
+    assert not (await case()).retries_suspended
+
+
+async def test_a_dispute_closed_before_its_opening_arrives_stays_closed(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: dict[str, Any], monkeypatch: Any
+) -> None:
+    async def customer_of(runtime: object, account: str, charge: str) -> str:
+        return "cus_1"
+
+    monkeypatch.setattr(lookup, "charge_customer", customer_of)
+    ws = await enabled_workspace("a")
+    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_old", "status": "won"}
+    with workspace_scope(ws):
+        await handlers.dispute(event("charge.dispute.closed", dispute, clock.now()), ws, runtime)
+        opened = {**dispute, "status": "needs_response"}
+        await handlers.dispute(event("charge.dispute.created", opened, clock.now()), ws, runtime)
+        await settle()
+    await _fail(runtime, ws, invoice(), clock.now())
+    with workspace_scope(ws):
+        case = await Case.get(invoice_id="in_1")
+    assert not case.disputed and not case.retries_suspended
+
+
 async def test_two_workspaces_never_see_each_others_cases(
     app: object, runtime: Runtime, clock: FrozenClock, declines: dict[str, Any]
 ) -> None:

@@ -101,6 +101,30 @@ async def test_the_tick_runs_steps_as_they_fall_due_and_not_before(
     assert await _statuses(ws, case) == ["done"] * 7
 
 
+async def test_the_final_action_can_leave_the_subscription_past_due(
+    app: object, runtime: Runtime, clock: FrozenClock, declines: Any, stripe_fake: FakeAccess
+) -> None:
+    from plugins.recovery.models import CaseKind, FinalAction
+
+    stripe_fake.invoices.status = "open"
+    ws = await enabled_workspace("a")
+    with workspace_scope(ws):
+        await RecoverySettings.filter(workspace_id=ws).update(
+            final_action=FinalAction.LEAVE_PAST_DUE
+        )
+    case = await _open(runtime, ws, clock)
+    clock.advance(timedelta(days=40))
+    await engine.run_due(runtime)
+    with workspace_scope(ws):
+        case = await Case.get(id=case.id)
+        final = await CaseStep.get(case_id=case.id, type="final_action")
+        winbacks = await Case.filter(kind=CaseKind.WINBACK).count()
+    assert case.status == CaseStatus.LOST and "left past due" in case.closed_reason
+    assert final.result["action"] == "leave_past_due"
+    assert stripe_fake.subscriptions.cancelled == []  # Stripe's subscription is untouched
+    assert winbacks == 0  # nothing ended, so there is no one to win back
+
+
 async def test_a_paused_workspace_runs_nothing(
     app: object, runtime: Runtime, clock: FrozenClock, declines: Any, stripe_fake: FakeAccess
 ) -> None:
