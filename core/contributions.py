@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from core.events.normalize import StripeEvent
     from core.runtime import Runtime
+    from core.stripe.client import StripeAccess
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,21 @@ class CliCommand:
 
 RouteList = list["BaseRoute"]
 HandlerFunc = Callable[["StripeEvent", int, "Runtime"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StripePermission:
+    """A permission a restricted key needs for a plugin's work, and how to test for it.
+
+    `probe(access)` makes the cheapest call that needs the permission and changes nothing (a
+    `limit=1` list, or a write on an id that does not exist: Stripe checks permissions first,
+    so only a 403 `permission_error` means the key lacks it). `stripe_name` is the name in
+    Stripe's restricted-key editor. Several plugins may name the same `key`; it is probed once,
+    and required when any of them requires it.
+    """
+
+    key: str  # "invoices:write"
+    label: str  # what the operator reads: "Retry invoice payments"
+    stripe_name: str  # "Invoices: Write"
+    probe: Callable[[StripeAccess], Awaitable[Any]]
+    required: bool = True

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Panel,
         Schedule,
         StripeEventHandler,
+        StripePermission,
         TaskDef,
     )
     from core.models import User, Workspace
@@ -85,6 +86,15 @@ def register_cli_commands() -> list[CliCommand]:
 @hookspec
 def register_template_dirs() -> list[str]:
     """Extra Jinja2 template directories (a plugin's own `templates/` is found without this)."""
+
+
+@hookspec
+def register_stripe_permissions() -> list[StripePermission]:
+    """Permissions a restricted key needs for this plugin's Stripe calls, each with its probe.
+
+    Probed when an operator connects a key; the missing ones are named to the operator as
+    Stripe's key editor names them (optional ones marked so).
+    """
 
 
 # --- Render time: may be async, gathered with per-plugin isolation ----------------------------

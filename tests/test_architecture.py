@@ -30,6 +30,7 @@ PUBLIC_CORE = {
     "core.stripe.access",
     "core.stripe.accounts",
     "core.stripe.client",
+    "core.stripe.permissions",
     "core.tenancy",
     "core.web.auth",
     "core.web.shell",

@@ -64,7 +64,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"warning: {warning}")
     if account.missing_permissions:
         print("missing permissions:")
-        for line in permissions.describe(account.missing_permissions):
+        for line in permissions.describe(account.missing_permissions, permissions.needed(runtime)):
             print(f"  - {line}")
     print(f"webhook URL: {result.webhook_url}")
     if result.endpoint_created:

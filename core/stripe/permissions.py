@@ -1,34 +1,38 @@
 """Probe which of the permissions SecondLoop needs a Stripe key actually has.
 
-Each probe is the cheapest call that exercises one permission: a `limit=1` list for reads, and
-for writes a request on an id that does not exist. Stripe checks a restricted key's
+What is needed is the core's own short list plus what each plugin declares through
+`register_stripe_permissions`, so a plugin (built in or installed) asks for exactly what its
+work calls. Each probe is the cheapest call that exercises one permission: a `limit=1` list for
+reads, and for writes a request on an id that does not exist. Stripe checks a restricted key's
 permissions before it looks the object up, so a 403 `permission_error` means "missing" and
 anything else (404, 400) means the permission is there; nothing is ever changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import stripe
 
+from core.contributions import StripePermission
+from core.runtime import Runtime
 from core.stripe.client import StripeAccess
 
-_PROBE_ID = "secondloop_permission_probe"
+# The id every write probe names: no such object exists, so nothing can change.
+PROBE_ID = "secondloop_permission_probe"
+WEBHOOK_ENDPOINTS_WRITE = "webhook_endpoints:write"
+# A Connect account authorized read_only: every write is missing at once.
+READ_WRITE_SCOPE = "scope:read_write"
+_NEEDED = "stripe.permissions"
+
+Probe = Callable[[StripeAccess], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class Permission:
-    key: str  # e.g. "invoices:write"
-    label: str  # what the operator sees
-    stripe_name: str  # the name in Stripe's restricted-key editor
-    call: Callable[[StripeAccess], Awaitable[Any]]
-    required: bool = True
+def list_probe(service: str) -> Probe:
+    """A read probe: `client.v1.<service>.list(limit=1)`."""
 
-
-def _list(service: str) -> Callable[[StripeAccess], Awaitable[Any]]:
     async def call(access: StripeAccess) -> Any:
         target = getattr(access.client.v1, service)
         return await target.list_async(params={"limit": 1}, options=access.options())
@@ -36,56 +40,17 @@ def _list(service: str) -> Callable[[StripeAccess], Awaitable[Any]]:
     return call
 
 
-async def _retry_invoice(access: StripeAccess) -> Any:
-    return await access.client.v1.invoices.pay_async(f"in_{_PROBE_ID}", options=access.options())
-
-
-async def _portal_session(access: StripeAccess) -> Any:
-    return await access.client.v1.billing_portal.sessions.create_async(
-        params={"customer": f"cus_{_PROBE_ID}"}, options=access.options()
-    )
-
-
-async def _dispute_evidence(access: StripeAccess) -> Any:
-    return await access.client.v1.disputes.update_async(
-        f"dp_{_PROBE_ID}", params={"metadata": {"probe": "1"}}, options=access.options()
-    )
-
-
 async def _webhook_endpoint(access: StripeAccess) -> Any:
     return await access.client.v1.webhook_endpoints.update_async(
-        f"we_{_PROBE_ID}", params={"metadata": {"probe": "1"}}, options=access.options()
+        f"we_{PROBE_ID}", params={"metadata": {"probe": "1"}}, options=access.options()
     )
 
 
-WEBHOOK_ENDPOINTS_WRITE = "webhook_endpoints:write"
-# A Connect account authorized read_only: every write is missing at once.
-READ_WRITE_SCOPE = "scope:read_write"
-
-PERMISSIONS: tuple[Permission, ...] = (
-    Permission("customers:read", "Read customers", "Customers: Read", _list("customers")),
-    Permission("invoices:read", "Read invoices", "Invoices: Read", _list("invoices")),
-    Permission(
-        "subscriptions:read", "Read subscriptions", "Subscriptions: Read", _list("subscriptions")
-    ),
-    Permission("charges:read", "Read charges", "Charges: Read", _list("charges")),
-    Permission("disputes:read", "Read disputes", "Disputes: Read", _list("disputes")),
-    Permission(
-        "payment_methods:read",
-        "Read payment methods",
-        "PaymentMethods: Read",
-        _list("payment_methods"),
-    ),
-    Permission("events:read", "Read events", "Events: Read", _list("events")),
-    Permission("invoices:write", "Retry invoice payments", "Invoices: Write", _retry_invoice),
-    Permission(
-        "billing_portal:write",
-        "Create billing portal sessions",
-        "Customer portal: Write",
-        _portal_session,
-    ),
-    Permission("disputes:write", "Submit dispute evidence", "Disputes: Write", _dispute_evidence),
-    Permission(
+# The core's own needs: reading events (webhook health, replays) and, optionally, creating the
+# webhook endpoint for the operator.
+CORE_PERMISSIONS: tuple[StripePermission, ...] = (
+    StripePermission("events:read", "Read events", "Events: Read", list_probe("events")),
+    StripePermission(
         WEBHOOK_ENDPOINTS_WRITE,
         "Create the webhook endpoint for you",
         "Webhook Endpoints: Write",
@@ -94,15 +59,38 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
 )
 
-BY_KEY = {p.key: p for p in PERMISSIONS}
+
+def merge(declared: Sequence[StripePermission]) -> tuple[StripePermission, ...]:
+    """One entry per key, required when any declaration requires it: reads first, then writes,
+    each in the order first declared."""
+    merged: dict[str, StripePermission] = {}
+    for permission in declared:
+        known = merged.get(permission.key)
+        if known is None:
+            merged[permission.key] = permission
+        elif permission.required and not known.required:
+            merged[permission.key] = replace(known, required=True)
+    return tuple(sorted(merged.values(), key=lambda p: not p.key.endswith(":read")))
 
 
-async def probe(access: StripeAccess) -> list[str]:
-    """The keys of the permissions this access lacks, in PERMISSIONS order."""
+def needed(runtime: Runtime) -> tuple[StripePermission, ...]:
+    """Every permission the loaded plugins and the core need, collected once per runtime."""
+    found: tuple[StripePermission, ...] | None = runtime.services.get(_NEEDED)
+    if found is None:
+        declared = runtime.host.collect("register_stripe_permissions")
+        found = merge(
+            [*CORE_PERMISSIONS, *(p for p in declared if isinstance(p, StripePermission))]
+        )
+        runtime.services[_NEEDED] = found
+    return found
+
+
+async def probe(access: StripeAccess, permissions: Sequence[StripePermission]) -> list[str]:
+    """The keys of the permissions this access lacks, in `permissions` order."""
     missing: list[str] = []
-    for permission in PERMISSIONS:
+    for permission in permissions:
         try:
-            await permission.call(access)
+            await permission.probe(access)
         except stripe.PermissionError:
             missing.append(permission.key)
         except stripe.InvalidRequestError:
@@ -110,8 +98,9 @@ async def probe(access: StripeAccess) -> list[str]:
     return missing
 
 
-def describe(missing: list[str]) -> list[str]:
+def describe(missing: list[str], permissions: Sequence[StripePermission]) -> list[str]:
     """One line per missing permission, naming it as Stripe's key editor does."""
+    by_key = {p.key: p for p in permissions}
     lines = []
     for key in missing:
         if key == READ_WRITE_SCOPE:
@@ -120,7 +109,7 @@ def describe(missing: list[str]) -> list[str]:
                 "“Read and write” access"
             )
             continue
-        permission = BY_KEY.get(key)
+        permission = by_key.get(key)
         if permission is None:
             continue
         optional = "" if permission.required else " (optional)"
@@ -128,5 +117,6 @@ def describe(missing: list[str]) -> list[str]:
     return lines
 
 
-def required_missing(missing: list[str]) -> list[str]:
-    return [key for key in missing if key in BY_KEY and BY_KEY[key].required]
+def required_missing(missing: list[str], permissions: Sequence[StripePermission]) -> list[str]:
+    required = {p.key for p in permissions if p.required}
+    return [key for key in missing if key in required]

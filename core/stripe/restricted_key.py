@@ -85,7 +85,7 @@ async def verify_key(runtime: Runtime, api_key: str) -> KeyCheck:
     warnings = _check_format(api_key)
     access = StripeAccess(client=make_client(runtime.settings, api_key), stripe_account=None)
     account_id, name, livemode = await _identify(access)
-    missing = await permissions.probe(access)
+    missing = await permissions.probe(access, permissions.needed(runtime))
     return KeyCheck(account_id, name, livemode, missing, warnings)
 
 

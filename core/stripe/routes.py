@@ -57,7 +57,7 @@ async def _onboarding(
         "steps": await steps_for(runtime, request, ctx.workspace),
         "current": "stripe",
         "oauth_enabled": oauth.configured(runtime.settings),
-        "permissions": permissions.PERMISSIONS,
+        "permissions": permissions.needed(runtime),
         "error": error,
     }
     return render(request, "onboarding/stripe.html", context, status=status)
@@ -90,7 +90,9 @@ async def connect_key(request: Request) -> Response:
         "warnings": result.warnings,
         "instructions": result.instructions,
         "events": webhook_setup.enabled_events(runtime),
-        "missing": permissions.describe(result.account.missing_permissions),
+        "missing": permissions.describe(
+            result.account.missing_permissions, permissions.needed(runtime)
+        ),
     }
     return render(request, "onboarding/stripe_connected.html", context)
 
@@ -156,7 +158,7 @@ def _row(runtime: Runtime, account: StripeAccount, active: StripeAccount | None)
         "previous_until": account.previous_webhook_secret_until
         if webhook_setup.accepted_secrets(runtime, account)[1:]
         else None,
-        "missing": permissions.describe(account.missing_permissions),
+        "missing": permissions.describe(account.missing_permissions, permissions.needed(runtime)),
         "oauth": account.mode == ConnectionMode.OAUTH,
     }
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.contributions import ApiRoute, ModelApp, NavLink, Panel, Schedule, TaskDef
+from core.contributions import (
+    ApiRoute,
+    ModelApp,
+    NavLink,
+    Panel,
+    Schedule,
+    StripePermission,
+    TaskDef,
+)
 from core.plugins import hookimpl
 
 
@@ -18,6 +26,13 @@ def register_tasks() -> list[TaskDef]:
     from plugins.audit import tasks
 
     return tasks.TASKS
+
+
+@hookimpl
+def register_stripe_permissions() -> list[StripePermission]:
+    from plugins.audit import permissions
+
+    return permissions.stripe_permissions()
 
 
 @hookimpl

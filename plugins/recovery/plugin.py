@@ -14,6 +14,7 @@ from core.contributions import (
     Panel,
     Schedule,
     StripeEventHandler,
+    StripePermission,
     TaskDef,
 )
 from core.plugins import hookimpl
@@ -24,6 +25,7 @@ from plugins.recovery import (
     handlers,
     hookspecs,
     pages,
+    permissions,
     routes,
     tasks,
     tracking,
@@ -63,6 +65,11 @@ def register_tasks() -> list[TaskDef]:
 @hookimpl
 def register_schedules(settings: Settings) -> list[Schedule]:
     return tasks.schedules(settings)
+
+
+@hookimpl
+def register_stripe_permissions() -> list[StripePermission]:
+    return permissions.stripe_permissions()
 
 
 @hookimpl

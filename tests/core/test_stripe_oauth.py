@@ -107,7 +107,7 @@ async def test_read_only_scope_is_recorded(app: Any, runtime: Runtime, sb: Runni
     account = await connect(runtime, sb, ws, "read_only")
     assert account.scope == "read_only"
     assert account.missing_permissions == ["scope:read_write"]
-    (line,) = permissions.describe(account.missing_permissions)
+    (line,) = permissions.describe(account.missing_permissions, permissions.needed(runtime))
     assert "Read and write" in line
 
 

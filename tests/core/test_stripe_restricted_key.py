@@ -23,8 +23,6 @@ from core.tenancy import TenancyError, workspace_scope
 from core.testing.fixtures import pointed_at
 from sandbox.testing import RunningSandbox, running_sandbox
 
-ALL_NEEDED = {p.key for p in permissions.PERMISSIONS}
-
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[RunningSandbox]:
@@ -130,14 +128,18 @@ async def test_missing_permissions_are_named_and_the_operator_told_what_to_paste
     )
     check = await verify_key(runtime, key)
     assert check.stripe_account_id == shop["id"]
-    assert check.missing == [
-        "disputes:read",
-        "invoices:write",
+    # Every plugin's needs are probed; reads are listed before writes.
+    assert set(check.missing) == {
+        "disputes:read",  # the audit's
+        "test_clocks:read",
+        "invoices:write",  # recovery's
         "billing_portal:write",
-        "disputes:write",
-        "webhook_endpoints:write",
-    ]
-    lines = permissions.describe(check.missing)
+        "subscriptions:write",
+        "checkout_sessions:write",
+        "webhook_endpoints:write",  # the core's
+    }
+    assert check.missing[:2] == ["disputes:read", "test_clocks:read"]
+    lines = permissions.describe(check.missing, permissions.needed(runtime))
     assert any("Disputes: Read" in line for line in lines)
     assert any("(optional)" in line and "Webhook Endpoints" in line for line in lines)
 
@@ -161,13 +163,17 @@ async def test_read_only_key_lacks_every_write(
 ) -> None:
     shop = sb.create_account(name="Reader")
     check = await verify_key(runtime, shop["read_only_key"])
-    assert set(check.missing) == {"invoices:write", "billing_portal:write", "disputes:write"} | {
-        permissions.WEBHOOK_ENDPOINTS_WRITE
-    }
-    assert permissions.required_missing(check.missing) == [
+    assert set(check.missing) == {
         "invoices:write",
         "billing_portal:write",
-        "disputes:write",
+        "subscriptions:write",
+        "checkout_sessions:write",
+        permissions.WEBHOOK_ENDPOINTS_WRITE,
+    }
+    # A read-only key is enough for the audit; recovery cannot retry or link without these two.
+    assert permissions.required_missing(check.missing, permissions.needed(runtime)) == [
+        "invoices:write",
+        "billing_portal:write",
     ]
 
 
