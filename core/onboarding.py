@@ -58,6 +58,17 @@ async def steps_for(
     return sorted(steps, key=lambda s: (s.order, s.key))
 
 
+def next_step(steps: list[OnboardingStep]) -> OnboardingStep | None:
+    """The first step not yet done, optional ones included: where "Continue" leads, so the
+    first-ship sequence runs workspace → Stripe → audit → recovery → dashboard."""
+    return next((s for s in steps if not s.done), None)
+
+
+def step_at(steps: list[OnboardingStep], path: str) -> OnboardingStep | None:
+    """The step whose page this is (`path` is its URL or below it)."""
+    return next((s for s in steps if path == s.url or path.startswith(s.url + "/")), None)
+
+
 def next_required(steps: list[OnboardingStep]) -> OnboardingStep | None:
     """The first required step not yet done: the one the gate sends the operator to."""
     return next((s for s in steps if s.required and not s.done), None)

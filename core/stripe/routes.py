@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from core.models.accounts import ConnectionMode, StripeAccount
 from core.models.workspaces import Role
-from core.onboarding import steps_for
+from core.onboarding import next_step, steps_for
 from core.runtime import Runtime
 from core.stripe import oauth, permissions, webhook_setup
 from core.stripe.access import mask, unseal
@@ -80,9 +80,12 @@ async def connect_key(request: Request) -> Response:
             request, ctx, error="Stripe answered an error; try again.", status=502
         )
     choose_account(request, result.account)
+    steps = await steps_for(runtime, request, ctx.workspace)
+    upcoming = next_step(steps)
     context = {
         "workspace": ctx.workspace,
-        "steps": await steps_for(runtime, request, ctx.workspace),
+        "steps": steps,
+        "next": upcoming,
         "current": "stripe",
         "account": result.account,
         "webhook_url": result.webhook_url,
@@ -139,6 +142,13 @@ async def oauth_callback(request: Request) -> Response:
     except oauth.OAuthFailed as exc:
         return _problem(request, str(exc))
     choose_account(request, account)
+    # A first connection is onboarding: go on to the next step (the audit). Another account
+    # added later goes back to the settings page it was started from.
+    with workspace_scope(ctx.workspace.id):
+        others = await StripeAccount.filter(id__not=account.id).exists()
+    upcoming = None if others else next_step(await steps_for(runtime, request, ctx.workspace))
+    if upcoming is not None:
+        return RedirectResponse(upcoming.url, status_code=303)
     return RedirectResponse(f"{SETTINGS_PATH}?connected={account.id}", status_code=303)
 
 

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from core.contributions import NavLink, Panel
 from core.models.accounts import ConnectionStatus, StripeAccount
+from core.onboarding import next_step, step_at, steps_for
 from core.runtime import Runtime
 from core.stripe.accounts import active_account
 from core.tenancy import workspace_scope
@@ -41,13 +42,16 @@ async def shell_context(request: Request, ctx: WorkspaceContext) -> dict[str, An
     css, css_failures = await runtime.host.gather(
         "extra_css_urls", workspace=ctx.workspace, request=request
     )
-    nav = sorted([*CORE_NAV, *(x for x in links if isinstance(x, NavLink))],
-                 key=lambda link: (link.order, link.label))
+    nav = sorted(
+        [*CORE_NAV, *(x for x in links if isinstance(x, NavLink))],
+        key=lambda link: (link.order, link.label),
+    )
     with workspace_scope(ctx.workspace.id):
         accounts = await StripeAccount.filter(status=ConnectionStatus.ACTIVE).order_by("id")
         reconnect = await StripeAccount.filter(status=ConnectionStatus.RECONNECT).order_by("id")
     active = await active_account(request, ctx.workspace)
     return {
+        "onboarding": await onboarding_progress(request, ctx),
         "ctx": ctx,
         "nav": nav,
         "nav_failures": [*nav_failures, *css_failures],
@@ -59,6 +63,35 @@ async def shell_context(request: Request, ctx: WorkspaceContext) -> dict[str, An
         "path": request.url.path,
         "current_href": _current(nav, request.url.path),
     }
+
+
+HIDDEN_KEY = "onboarding_hidden"
+
+
+async def onboarding_progress(request: Request, ctx: WorkspaceContext) -> dict[str, Any] | None:
+    """Where the operator stands in the first-ship sequence, while a step is left: shown on the
+    dashboard and on each step's own page (the audit, recovery settings), with the next step."""
+    if ctx.workspace.id in request.session.get(HIDDEN_KEY, []):
+        return None
+    runtime: Runtime = request.app.state.runtime
+    steps = await steps_for(runtime, request, ctx.workspace)
+    upcoming = next_step(steps)
+    here = step_at(steps, request.url.path)
+    if upcoming is None or (here is None and request.url.path != "/app"):
+        return None
+    return {
+        "steps": steps,
+        "current": here.key if here else upcoming.key,
+        "next": None if here is upcoming else upcoming,
+    }
+
+
+async def hide_onboarding(request: Request) -> Response:
+    """ "Hide": the operator skips the optional steps; the progress strip stays hidden."""
+    ctx = await require_workspace(request)
+    hidden = [*request.session.get(HIDDEN_KEY, []), ctx.workspace.id]
+    request.session[HIDDEN_KEY] = list(dict.fromkeys(hidden))
+    return RedirectResponse(_back(request), status_code=303)
 
 
 def _same_origin_once(urls: list[Any]) -> list[str]:
@@ -110,8 +143,9 @@ async def switch_account(request: Request) -> Response:
             else None
         )
     if account is None:
-        return render(request, "error.html", {"message": "No such Stripe account here."},
-                      status=404)
+        return render(
+            request, "error.html", {"message": "No such Stripe account here."}, status=404
+        )
     request.session[ACCOUNT_KEY] = account.id
     return RedirectResponse(_back(request), status_code=303)
 
@@ -133,7 +167,7 @@ def _back(request: Request) -> str:
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
     if referer.startswith(base):
-        path = "/" + referer[len(base):]
+        path = "/" + referer[len(base) :]
         if path.startswith("/app"):
             return path
     return "/app"
@@ -146,4 +180,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route("/app/settings", settings_page, methods=["GET"]),
         Route("/app/accounts/switch", switch_account, methods=["POST"]),
         Route("/app/workspaces/switch", switch_workspace, methods=["POST"]),
+        Route("/app/onboarding/hide", hide_onboarding, methods=["POST"]),
     ]

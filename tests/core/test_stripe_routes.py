@@ -12,6 +12,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from core.models.accounts import ConnectionStatus, StripeAccount
 from core.models.workspaces import Membership, Role, User, Workspace
+from core.onboarding import next_step, steps_for
 from core.runtime import Runtime
 from core.settings import Settings
 from core.stripe.access import unseal
@@ -169,7 +170,11 @@ async def test_oauth_through_the_pages(
     start = await post(client, "/onboarding/stripe/oauth", scope="read_write")
     callback = sb.authorize(start.headers["location"])
     done = await client.get(callback.removeprefix("http://testserver"))
-    assert done.status_code == 303 and done.headers["location"].startswith("/app/settings/stripe")
+    # The first connection is onboarding: on to the next step a plugin offers (the audit).
+    steps = await steps_for(runtime, None, workspace)  # type: ignore[arg-type]
+    upcoming = next_step(steps)
+    assert upcoming is not None and upcoming.key != "stripe"
+    assert done.status_code == 303 and done.headers["location"] == upcoming.url
     with workspace_scope(workspace.id):
         account = await StripeAccount.get(status=ConnectionStatus.ACTIVE)
     assert account.scope == "read_write"
@@ -182,6 +187,14 @@ async def test_oauth_through_the_pages(
         account = await StripeAccount.get(id=account.id)
     assert account.status == ConnectionStatus.REVOKED
     assert sb.state.accounts[account.stripe_account_id].platform is None
+
+    # Connecting again later is not onboarding: back to the settings page.
+    start = await post(client, "/onboarding/stripe/oauth", scope="read_write")
+    again = await client.get(
+        sb.authorize(start.headers["location"]).removeprefix("http://testserver")
+    )
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/app/settings/stripe?connected=")
 
 
 async def test_unsafe_requests_need_the_csrf_token(
