@@ -36,12 +36,12 @@ def strip(response: httpx.Response) -> dict[str, Any] | None:
     node = html(response).css_first("section.onboarding-strip")
     if node is None:
         return None
-    steps = {
-        li.css_first(".step-title").text(deep=False).strip(): (li.attributes.get("class") or "")
-        .replace("step", "")
-        .strip()
-        for li in node.css("li.step")
-    }
+    steps = {}
+    for li in node.css("li.step"):
+        title = li.css_first(".step-title")
+        assert title is not None
+        state = (li.attributes.get("class") or "").replace("step", "").strip()
+        steps[title.text(deep=False).strip()] = state
     after = node.css_first("a.button")
     return {"steps": steps, "next": after.attributes.get("href") if after else None}
 
