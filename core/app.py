@@ -100,9 +100,12 @@ def create_app(
         async with running(runtime, roles):
             yield
 
+    from core.web.errors import EXCEPTION_HANDLERS
+
     app = Starlette(
         routes=build_routes(runtime),
         middleware=build_middleware(runtime),
+        exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -19,7 +19,7 @@ from core.models.workspaces import Role
 from core.onboarding import next_step, steps_for
 from core.runtime import Runtime
 from core.stripe import oauth, permissions, webhook_setup
-from core.stripe.access import mask, unseal
+from core.stripe.access import StripeAccessError, mask, unseal
 from core.stripe.accounts import active_account, choose_account, get_account, list_accounts
 from core.stripe.restricted_key import ConnectError, connect_with_key, disconnect_key
 from core.tenancy import workspace_scope
@@ -203,10 +203,19 @@ async def switch(request: Request) -> Response:
 async def rotate_token(request: Request) -> Response:
     ctx = await _admin(request)
     account = await _owned(request, ctx)
-    with workspace_scope(ctx.workspace.id):
-        await webhook_setup.rotate_token(_runtime(request), account)
+    try:
+        with workspace_scope(ctx.workspace.id):
+            await webhook_setup.rotate_token(_runtime(request), account)
+    except (stripe.StripeError, StripeAccessError) as exc:
+        # Nothing was saved: the old URL still works and the endpoint still points at it.
+        return await settings_page(
+            request,
+            message=_stripe_refused("The webhook URL was not changed", exc),
+            status=502,
+            block="accounts",
+        )
     return await settings_page(
-        request, message="New webhook URL issued; the old one stops working."
+        request, message="New webhook URL issued; the old one stops working.", block="accounts"
     )
 
 
@@ -221,6 +230,13 @@ async def rotate_secret(request: Request) -> Response:
             await webhook_setup.rotate_secret(_runtime(request), account, secret, keep_old=keep_old)
     except ValueError as exc:
         return await settings_page(request, message=str(exc), status=400, block="accounts")
+    except (stripe.StripeError, StripeAccessError) as exc:
+        return await settings_page(
+            request,
+            message=_stripe_refused("The signing secret was not replaced", exc),
+            status=502,
+            block="accounts",
+        )
     until = account.previous_webhook_secret_until
     message = "Webhook signing secret replaced" + (
         f"; the old one is accepted until {until:%Y-%m-%d %H:%M} UTC." if until else "."
@@ -232,11 +248,25 @@ async def disconnect(request: Request) -> Response:
     ctx = await _admin(request)
     account = await _owned(request, ctx)
     runtime = _runtime(request)
-    if account.mode == ConnectionMode.OAUTH:
-        await oauth.disconnect(runtime, account)
-    else:
-        await disconnect_key(runtime, account)
+    try:
+        if account.mode == ConnectionMode.OAUTH:
+            await oauth.disconnect(runtime, account)
+        else:
+            await disconnect_key(runtime, account)
+    except (stripe.StripeError, StripeAccessError) as exc:
+        # Still connected on Stripe's side, so still connected here: say so, change nothing.
+        return await settings_page(
+            request, message=_stripe_refused("Not disconnected", exc), status=502
+        )
     return RedirectResponse(SETTINGS_PATH, status_code=303)
+
+
+def _stripe_refused(what: str, exc: stripe.StripeError | StripeAccessError) -> str:
+    if isinstance(exc, StripeAccessError):
+        reason = str(exc)
+    else:
+        reason = exc.user_message or "Stripe could not be reached"
+    return f"{what}: {reason.rstrip('.')}. Try again in a moment."
 
 
 async def settings_get(request: Request) -> Response:

@@ -111,6 +111,20 @@ async def test_connect_by_key_then_manage_in_settings(
         account = await StripeAccount.get(id=account.id)
     assert unseal(runtime, account, "webhook_secret") not in (None, secret)
 
+    # The key rolled in Stripe: a new URL cannot be pointed at, so nothing changes and the
+    # accounts block (what htmx swaps) says why.
+    sb.http.post("/_sandbox/keys/roll", json={"key": shop["restricted_key"]}).raise_for_status()
+    refused = await post(client, f"/app/settings/stripe/{account.id}/rotate-token")
+    assert refused.status_code == 502
+    assert "The webhook URL was not changed" in refused.text
+    assert text_of(refused, ".webhook-url") == new_url
+    refused_htmx = await client.post(
+        f"/app/settings/stripe/{account.id}/rotate-token",
+        data={"csrf_token": CSRF},
+        headers={"HX-Request": "true"},
+    )
+    assert refused_htmx.text.count("<h2") <= 1 and 'id="stripe-accounts"' in refused_htmx.text
+
     bad = await post(client, "/onboarding/stripe/key", api_key="pk_test_nope")
     assert bad.status_code == 400
     assert "publishable" in text_of(bad, "#connect-error")

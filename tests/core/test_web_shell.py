@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from core.contributions import NavLink, Panel
 from core.models.workspaces import Workspace
@@ -34,7 +36,19 @@ class Panels:
         return ["/x/panels.css", "/x/panels.css", "https://cdn.example/x.css", "//cdn.example/y"]
 
 
+async def _explode(request: Any) -> Any:
+    raise RuntimeError("fragment exploded with sk_test_secret_detail")
+
+
+async def _missing(request: Any) -> Any:
+    raise HTTPException(404, "No such report here.")
+
+
 class Broken:
+    @hookimpl
+    def register_routes(self) -> list[Any]:
+        return [Route("/x/explode", _explode), Route("/x/missing", _missing)]
+
     @hookimpl
     async def dashboard_panels(self, workspace: Any, request: Any) -> list[Panel]:
         raise RuntimeError("panel exploded")
@@ -76,7 +90,9 @@ async def test_dashboard_renders_panels_in_order_and_isolates_failures(
     assert len(errors) == 1 and "broken" in errors[0].text()
     nav = [a.text() for a in page.css("nav.sidenav a")]
     assert [x for x in nav if x in {"Dashboard", "Extra tools", "Settings"}] == [
-        "Dashboard", "Extra tools", "Settings"
+        "Dashboard",
+        "Extra tools",
+        "Settings",
     ]
     assert page.css_first('nav.sidenav a[aria-current="page"]').text() == "Dashboard"
     assert page.css_first('script[src="/static/vendor/htmx.min.js"]') is not None
@@ -141,3 +157,33 @@ async def test_nav_marks_the_section_of_a_sub_page(client: httpx.AsyncClient) ->
     page = html(await client.get("/app/settings/members"))
     current = page.css('nav.sidenav a[aria-current="page"]')
     assert [a.text() for a in current] == ["Settings"]
+
+
+async def test_a_failing_fragment_or_page_says_why_in_place(app: Any) -> None:
+    # A panel URL that crashes answers an error fragment htmx swaps into the box (base.html's
+    # responseHandling), never a traceback or a detail of the exception.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw:
+        crashed = await raw.get("/x/explode", headers={"HX-Request": "true"})
+        assert crashed.status_code == 500
+        assert crashed.text.startswith('<p class="error" role="alert">')
+        assert "sk_test" not in crashed.text and "exploded" not in crashed.text
+        page = await raw.get("/x/explode")
+        assert page.status_code == 500 and "<html" in page.text and "logged" in page.text
+        missing = await raw.get("/x/missing")
+        assert missing.status_code == 404
+        assert html(missing).css_first("h1").text() == "Not found"
+        assert "No such report here." in missing.text
+        unknown = await raw.get("/api/v1/nowhere")
+        assert unknown.headers["content-type"].startswith("application/json")
+
+
+async def test_htmx_swaps_error_answers_and_failed_nav_is_named(client: httpx.AsyncClient) -> None:
+    await onboarded(client, "swap@example.com", "Swap")
+    page = html(await client.get("/app"))
+    config = page.css_first('meta[name="htmx-config"]').attributes["content"]
+    assert '"[45]..", "swap": true' in config
+    assert page.css_first('script[src="/static/shell/app.js"]') is not None
+    assert (await client.get("/static/shell/app.js")).status_code == 200
+    failed = page.css_first("nav.sidenav .nav-error")
+    assert failed is not None and "broken" in failed.text()
