@@ -25,7 +25,7 @@ _MACHINE_PREFIXES = ("/api/", "/webhooks/", "/metrics", "/healthz", "/readyz")
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _answer(request, exc.status_code, str(exc.detail), exc.headers)
+    return _answer(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
