@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from core.events import intake, panel
+from core.events import intake, pages, panel
 from core.runtime import Runtime
 
 
@@ -24,4 +24,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
             name="webhook-account",
         ),
         Route(panel.URL, panel.webhook_health_panel, name="panel-webhook-health"),
+        *pages.routes(),
     ]

@@ -28,6 +28,7 @@ from core.web.templating import render
 
 CORE_NAV = [
     NavLink("Dashboard", "/app", order=0),
+    NavLink("Events", "/app/events", order=850),
     NavLink("Outbox", "/app/outbox", order=900),
     NavLink("Settings", "/app/settings", order=1000),
 ]
