@@ -15,6 +15,7 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"secondloop-dev-key-not-for-prod!").decode()
 STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_CONNECT_BASE = "https://connect.stripe.com"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import stripe
 
+from core import redact
 from core.runtime import Runtime
 from core.settings import Settings
-from core.stripe import redact
 
 
 def make_client(
