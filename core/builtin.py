@@ -55,8 +55,9 @@ def register_schedules() -> list[Schedule]:
 def register_api_routes() -> list[ApiRoute]:
     from core.email.api import api_routes as email_api
     from core.events.api import api_routes
+    from core.schedule_status import api_routes as schedule_api
 
-    return [*api_routes(), *email_api()]
+    return [*api_routes(), *email_api(), *schedule_api()]
 
 
 @hookimpl

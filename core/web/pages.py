@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from core.runtime import Runtime
-from core.web import members, onboarding, shell, signin
+from core.web import members, onboarding, shell, signin, status
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -20,7 +20,11 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *onboarding.routes(runtime),
         *shell.routes(runtime),
         *members.routes(runtime),
+        *status.routes(runtime),
         Mount("/static/shell", StaticFiles(directory=STATIC / "shell"), name="static-shell"),
-        Mount("/static/vendor", StaticFiles(directory=STATIC / "vendor", check_dir=False),
-              name="static-vendor"),
+        Mount(
+            "/static/vendor",
+            StaticFiles(directory=STATIC / "vendor", check_dir=False),
+            name="static-vendor",
+        ),
     ]
