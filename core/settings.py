@@ -38,6 +38,8 @@ class Settings:
     stripe_connect_webhook_secret: str = ""
     smtp_url: str = ""
     email_from: str = "SecondLoop <no-reply@secondloop.local>"
+    # `/dev/outbox` (sign-in mail without SMTP): auto = only for a loopback base URL and client.
+    dev_outbox: str = "auto"
     plugins: tuple[str, ...] | None = None
     max_webhook_body: int = 512 * 1024
     log_level: str = "INFO"
@@ -102,6 +104,10 @@ class Settings:
             problems.append("SECONDLOOP_WEBHOOK_SECRET_GRACE must be 0 to 2592000 seconds")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
             problems.append("SECONDLOOP_SMTP_URL must start with smtp:// or smtps://")
+        if self.dev_outbox not in {"auto", "on", "off"}:
+            problems.append(
+                f"SECONDLOOP_DEV_OUTBOX must be auto, on or off, got {self.dev_outbox!r}"
+            )
         if self.production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 problems.append("production needs SECONDLOOP_SECRET_KEY (32+ random characters)")
@@ -114,6 +120,10 @@ class Settings:
             if not self.smtp_url:
                 # Sign-in links would land in the outbox, which production does not show.
                 problems.append("production needs SECONDLOOP_SMTP_URL (sign-in links are emailed)")
+            if self.dev_outbox == "on":
+                problems.append(
+                    "production cannot show the dev outbox: unset SECONDLOOP_DEV_OUTBOX"
+                )
         if problems:
             raise SettingsError("Invalid configuration:\n  - " + "\n  - ".join(problems))
 
@@ -146,6 +156,7 @@ class Settings:
         plugins = get("PLUGINS", "")
         keys = get("ENCRYPTION_KEYS", "")
         environment = get("ENV", defaults.environment)
+        dev_outbox = get("DEV_OUTBOX", defaults.dev_outbox)
         try:
             max_body = int(get("MAX_WEBHOOK_BODY", str(defaults.max_webhook_body)))
             sweep = float(get("SWEEP_INTERVAL", str(defaults.sweep_interval)))
@@ -172,6 +183,7 @@ class Settings:
             stripe_connect_webhook_secret=get("STRIPE_CONNECT_WEBHOOK_SECRET", ""),
             smtp_url=get("SMTP_URL", ""),
             email_from=get("EMAIL_FROM", defaults.email_from),
+            dev_outbox=_ON_OFF.get(dev_outbox.lower(), dev_outbox),
             plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()) if plugins else None,
             max_webhook_body=max_body,
             log_level=get("LOG_LEVEL", defaults.log_level).upper(),
@@ -179,6 +191,15 @@ class Settings:
             webhook_secret_grace=grace,
             extra={k: v for k, v in env.items() if k.startswith("SECONDLOOP_")},
         )
+
+
+# SECONDLOOP_DEV_OUTBOX spellings; anything else is kept as given and refused by validate().
+_ON_OFF = {"auto": "auto", "on": "on", "1": "on", "true": "on", "yes": "on"} | {
+    "off": "off",
+    "0": "off",
+    "false": "off",
+    "no": "off",
+}
 
 
 def _mask(value: str) -> str:

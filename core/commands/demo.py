@@ -108,13 +108,20 @@ async def _prepare(settings: Settings, businesses: list[dict[str, Any]]) -> list
         await db.close_db()
 
 
+def demo_settings(settings: Settings, var: Path) -> Settings:
+    """The demo's own database; its sign-in links are meant to be read at /dev/outbox, so the
+    outbox is on (unless SECONDLOOP_DEV_OUTBOX=off) even when served beyond loopback."""
+    outbox = "off" if settings.dev_outbox == "off" else "on"
+    return settings.replace(database_url=f"sqlite://{var}/secondloop.db", dev_outbox=outbox)
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     var = Path(os.environ.get("SECONDLOOP_VAR_DIR", "var")) / "demo"
     if not args.keep and var.exists():
         shutil.rmtree(var)
     var.mkdir(parents=True, exist_ok=True)
     base_url = f"http://{args.host}:{args.port}"
-    settings = settings.replace(database_url=f"sqlite://{var}/secondloop.db")
+    settings = demo_settings(settings, var)
     sandbox, sandbox_url = _start_sandbox(args, var / "sandbox.log")
     try:
         settings = _platform_settings(settings, sandbox_url, base_url)

@@ -1,13 +1,19 @@
 """The local outbox: where mail goes when SECONDLOOP_SMTP_URL is unset, readable in the UI.
 
 `/app/outbox` shows the signed-in workspace's mail (whatever the transport, with its status);
-`/dev/outbox` shows mail sent before any workspace existed (sign-in links), and only on a
-development machine without SMTP — in production that mail reaches real inboxes instead.
+`/dev/outbox` shows mail sent before any workspace existed (sign-in links). Those links sign
+anyone in, so the page is for the developer's own machine: never with SMTP or in production,
+and by default (`SECONDLOOP_DEV_OUTBOX=auto`) only when the base URL is a loopback address and
+the request comes from the machine itself, not through a proxy. A server started with no
+configuration and bound to a public interface therefore shows nothing. `on` opts in for any
+client (a shared development box); `off` turns it off.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,8 +28,38 @@ from core.web.templating import render
 PAGE_SIZE = 100
 
 
+# Headers a reverse proxy adds: a forwarded request is not the developer's own browser.
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def is_loopback(host: str | None) -> bool:
+    """`localhost`, `*.localhost`, 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def dev_outbox_enabled(settings: Settings) -> bool:
-    return not settings.smtp_url and not settings.production
+    """Whether this configuration has a dev outbox at all (before looking at the request)."""
+    if settings.smtp_url or settings.production or settings.dev_outbox == "off":
+        return False
+    return settings.dev_outbox == "on" or is_loopback(urlsplit(settings.base_url).hostname)
+
+
+def dev_outbox_allows(settings: Settings, request: Request) -> bool:
+    """Whether `request` may read the dev outbox."""
+    if not dev_outbox_enabled(settings):
+        return False
+    if settings.dev_outbox == "on":
+        return True
+    local = request.client is not None and is_loopback(request.client.host)
+    return local and not any(name in request.headers for name in FORWARDING_HEADERS)
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:

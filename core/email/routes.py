@@ -31,7 +31,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         return render(request, template, {"state": "confirm", "email": found.email})
 
     def dev_only(request: Request) -> Response | None:
-        if outbox.dev_outbox_enabled(runtime.settings):
+        if outbox.dev_outbox_allows(runtime.settings, request):
             return None
         return render(request, "error.html", {"message": "Not found"}, status=404)
 

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from core.auth import magic, ratelimit
 from core.crypto import hash_token
 from core.email import send_email
+from core.email.outbox import dev_outbox_allows
 from core.runtime import Runtime
 from core.web.auth import current_user, sign_in, sign_out
 from core.web.templating import render
@@ -52,8 +53,10 @@ async def signin_submit(request: Request) -> Response:
     email = magic.normalize_email(raw)
     if email is None:
         return render(
-            request, "signin/form.html",
-            {"error": "Enter a valid email address.", "email": raw, "next": next_path}, status=400,
+            request,
+            "signin/form.html",
+            {"error": "Enter a valid email address.", "email": raw, "next": next_path},
+            status=400,
         )
     ip = client_ip(request)
     # Both limits always count, so neither can be probed to find the other.
@@ -79,7 +82,9 @@ async def signin_submit(request: Request) -> Response:
     )
     request.session["next"] = next_path
     return render(
-        request, "signin/sent.html", {"email": email, "outbox": not runtime.settings.smtp_url}
+        request,
+        "signin/sent.html",
+        {"email": email, "outbox": dev_outbox_allows(runtime.settings, request)},
     )
 
 

@@ -1,49 +1,14 @@
-"""The outbox pages: /dev/outbox for sign-in mail, /app/outbox per workspace, no leaks."""
+"""/app/outbox: each workspace sees its own mail (/dev/outbox: test_email_dev_outbox.py)."""
 
 from __future__ import annotations
 
 import httpx
-import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from core.email import send_email
-from core.email.outbox import dev_outbox_enabled
 from core.models import Workspace
 from core.runtime import Runtime
-from core.settings import Settings
 from tests.core.web_support import connect_stripe, create_workspace, sign_in
-
-
-async def test_dev_outbox_lists_sign_in_mail_only(
-    app: object, runtime: Runtime, client: httpx.AsyncClient, drain
-) -> None:
-    signin = await send_email(
-        runtime,
-        workspace_id=None,
-        to="new@example.com",
-        subject="Your sign-in link",
-        text="Open it",
-        idempotency_key="s1",
-    )
-    ws = await Workspace.create(name="Shop", slug="shop")
-    await send_email(
-        runtime,
-        workspace_id=ws.id,
-        to="c@example.com",
-        subject="Workspace mail",
-        text="t",
-        idempotency_key="w1",
-    )
-    await drain()
-    page = await client.get("/dev/outbox")
-    assert page.status_code == 200
-    subjects = [a.text() for a in HTMLParser(page.text).css("table.outbox td a")]
-    assert subjects == ["Your sign-in link"]
-    detail = await client.get(f"/dev/outbox/{signin.id}")
-    assert detail.status_code == 200 and "Open it" in detail.text
-    # A workspace's message is not reachable through the dev outbox.
-    other = await client.get(f"/dev/outbox/{signin.id + 1}")
-    assert other.status_code == 404
 
 
 async def test_app_outbox_shows_only_the_own_workspace(
@@ -90,13 +55,3 @@ async def test_app_outbox_needs_sign_in(app: object, client: httpx.AsyncClient) 
     response = await client.get("/app/outbox")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin")
-
-
-@pytest.mark.parametrize(
-    "change", [{"smtp_url": "smtp://127.0.0.1:2525"}, {"environment": "production"}]
-)
-def test_dev_outbox_is_off_with_smtp_or_in_production(
-    settings: Settings, change: dict[str, str]
-) -> None:
-    assert dev_outbox_enabled(settings)
-    assert not dev_outbox_enabled(settings.replace(**change))
