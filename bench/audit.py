@@ -34,9 +34,15 @@ from sandbox.testing import running_sandbox  # noqa: E402
 T = TypeVar("T")
 SLICES = 4  # as plugins.audit.diagnostic.streams.data_streams reads them
 BUSINESS = Business(
-    "Bench Weekly", "billing@bench.test", "US", "usd",
-    (Plan("Weekly", 500, "usd", "week"), Plan("Monthly", 1900, "usd"),
-     Plan("Annual", 19000, "usd", "year")),
+    "Bench Weekly",
+    "billing@bench.test",
+    "US",
+    "usd",
+    (
+        Plan("Weekly", 500, "usd", "week"),
+        Plan("Monthly", 1900, "usd"),
+        Plan("Annual", 19000, "usd", "year"),
+    ),
     (0.85, 0.12, 0.03),
 )
 INVOICES_PER_CUSTOMER = 9.3  # measured: weekly plans over 90 days, joins over 5 weeks
@@ -57,8 +63,11 @@ def pages(n: int) -> int:
 
 
 def count(objects: list[dict[str, Any]], kind: str, since: int | None = None) -> int:
-    return sum(1 for o in objects if o.get("object") == kind
-               and (since is None or o.get("created", 0) >= since))
+    return sum(
+        1
+        for o in objects
+        if o.get("object") == kind and (since is None or o.get("created", 0) >= since)
+    )
 
 
 def main() -> None:
@@ -70,15 +79,25 @@ def main() -> None:
     customers = math.ceil(args.invoices / INVOICES_PER_CUSTOMER)
     with running_sandbox(seed="bench-audit") as sb:
         started = time.perf_counter()
-        summary = on_sandbox(sb, lambda: seed_business(
-            sb.state, BUSINESS, customers_count=customers, seed="bench",
-            now=int(time.time()), history_days=90))
+        summary = on_sandbox(
+            sb,
+            lambda: seed_business(
+                sb.state,
+                BUSINESS,
+                customers_count=customers,
+                seed="bench",
+                now=int(time.time()),
+                history_days=90,
+            ),
+        )
         built = time.perf_counter() - started
         objects = on_sandbox(
-            sb, lambda: list(sb.state.accounts[summary.account].store.objects.values()))
+            sb, lambda: list(sb.state.accounts[summary.account].store.objects.values())
+        )
 
-        reader = StripeReader(sb.client(summary.read_only_key), rate=args.rate,
-                              concurrency=args.concurrency)
+        reader = StripeReader(
+            sb.client(summary.read_only_key), rate=args.rate, concurrency=args.concurrency
+        )
         started = time.perf_counter()
         results = asyncio.run(run_diagnostic(reader, now=int(time.time())))
         wall = time.perf_counter() - started
@@ -97,26 +116,47 @@ def main() -> None:
     # (The sandbox's unfiltered subscription list also returns test-clock subscriptions,
     # which Stripe leaves out, so there the audit reads them twice; ids keep counts exact.)
     sliced = sum(
-        pages(sum(1 for o in objects if o.get("object") == kind and window["gte"] <= o["created"]
-                  and o["created"] < window.get("lt", reference + 1)))
+        pages(
+            sum(
+                1
+                for o in objects
+                if o.get("object") == kind
+                and window["gte"] <= o["created"]
+                and o["created"] < window.get("lt", reference + 1)
+            )
+        )
         for kind in ("invoice", "charge")
         for window in time_slices(since, reference, SLICES)
     )
     clocks = len(results["test_clocks"])
-    minimum_all = (pages(clocks) + sliced + pages(lists["disputes"])
-                   + pages(lists["subscriptions"]) + pages(lists["customers"]) + 2)
+    minimum_all = (
+        pages(clocks)
+        + sliced
+        + pages(lists["disputes"])
+        + pages(lists["subscriptions"])
+        + pages(lists["customers"])
+        + 2
+    )
     minimum_invoices = pages(invoices)
     failed = results["failed_invoices"]
-    print(f"account built in {built:.1f} s: {customers} customers, {invoices} invoices in "
-          f"{results['lookback_days']} days, " + ", ".join(f"{k} {v}" for k, v in lists.items()))
-    print(f"audit wall time        {wall:.2f} s  (reader rate {args.rate:g}/s, "
-          f"concurrency {args.concurrency})")
+    print(
+        f"account built in {built:.1f} s: {customers} customers, {invoices} invoices in "
+        f"{results['lookback_days']} days, " + ", ".join(f"{k} {v}" for k, v in lists.items())
+    )
+    print(
+        f"audit wall time        {wall:.2f} s  (reader rate {args.rate:g}/s, "
+        f"concurrency {args.concurrency})"
+    )
     print(f"Stripe calls made      {reader.calls}  (429s retried: {reader.rate_limited})")
-    print(f"calls / 1,000 invoices {1000 * reader.calls / max(invoices, 1):.2f}  "
-          f"(minimum for the invoice list alone: {1000 * minimum_invoices / max(invoices, 1):.2f}; "
-          f"for every list read: {1000 * minimum_all / max(invoices, 1):.2f})")
-    print(f"minimum calls          {minimum_all}  (one page per 100 objects of every list read, "
-          "as read: invoices and charges in 4 time slices)")
+    print(
+        f"calls / 1,000 invoices {1000 * reader.calls / max(invoices, 1):.2f}  "
+        f"(minimum for the invoice list alone: {1000 * minimum_invoices / max(invoices, 1):.2f}; "
+        f"for every list read: {1000 * minimum_all / max(invoices, 1):.2f})"
+    )
+    print(
+        f"minimum calls          {minimum_all}  (one page per 100 objects of every list read, "
+        "as read: invoices and charges in 4 time slices)"
+    )
     print(f"at the production rate ({RATE:g}/s) the reads need >= {reader.calls / RATE:.0f} s")
     print(f"failed invoices        {failed['count']}  {failed['amount']}")
     for line in results["summary"]:

@@ -75,27 +75,62 @@ async def get_run(request: Request, workspace_id: int) -> Any:
 _RUN = {"type": "object", "description": "An audit run; `results` follow docs/audit.md"}
 _JSON = {"application/json": {"schema": _RUN}}
 ROUTES = [
-    ApiRoute("/audit/runs", create_run, methods=("POST",), scope="write", name="audit_runs_create",
-             operation={
-                 "tags": ["audit"],
-                 "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                     "type": "object", "properties": {
-                         "lookback_days": {"type": "integer", "minimum": 1, "maximum": 730,
-                                           "default": 90},
-                         "stripe_account": {"type": "integer",
-                                            "description": "a connected account's id"}}}}}},
-                 "responses": {"200": {"description": "The run, queued or finished",
-                                       "content": _JSON},
-                               "409": {"description": "No Stripe account is connected"}},
-             }),
-    ApiRoute("/audit/runs", list_runs, name="audit_runs_list", operation={
-        "tags": ["audit"],
-        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "Runs, newest first"}},
-    }),
-    ApiRoute("/audit/runs/{id:int}", get_run, name="audit_runs_get", operation={
-        "tags": ["audit"],
-        "responses": {"200": {"description": "The run", "content": _JSON},
-                      "404": {"description": "No such run in this workspace"}},
-    }),
+    ApiRoute(
+        "/audit/runs",
+        create_run,
+        methods=("POST",),
+        scope="write",
+        name="audit_runs_create",
+        operation={
+            "tags": ["audit"],
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "lookback_days": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": 730,
+                                    "default": 90,
+                                },
+                                "stripe_account": {
+                                    "type": "integer",
+                                    "description": "a connected account's id",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "The run, queued or finished", "content": _JSON},
+                "409": {"description": "No Stripe account is connected"},
+            },
+        },
+    ),
+    ApiRoute(
+        "/audit/runs",
+        list_runs,
+        name="audit_runs_list",
+        operation={
+            "tags": ["audit"],
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "Runs, newest first"}},
+        },
+    ),
+    ApiRoute(
+        "/audit/runs/{id:int}",
+        get_run,
+        name="audit_runs_get",
+        operation={
+            "tags": ["audit"],
+            "responses": {
+                "200": {"description": "The run", "content": _JSON},
+                "404": {"description": "No such run in this workspace"},
+            },
+        },
+    ),
 ]

@@ -36,13 +36,15 @@ def bars(expiring: Mapping[str, Any]) -> list[Bar]:
     out = []
     for index, month in enumerate(months):
         height = usable * month["count"] / top
-        out.append(Bar(
-            x=round(PAD + index * slot + slot * 0.15, 1),
-            y=round(PAD + usable - height, 1),
-            width=round(slot * 0.7, 1),
-            height=round(height, 1),
-            label=month_label(month["month"]),
-            count=int(month["count"]),
-            peak=month["month"] == expiring.get("peak_month"),
-        ))
+        out.append(
+            Bar(
+                x=round(PAD + index * slot + slot * 0.15, 1),
+                y=round(PAD + usable - height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(height, 1),
+                label=month_label(month["month"]),
+                count=int(month["count"]),
+                peak=month["month"] == expiring.get("peak_month"),
+            )
+        )
     return out

@@ -7,9 +7,22 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-COLUMNS = ("id", "created", "customer", "subscription", "currency", "amount_due",
-           "amount_remaining", "status", "attempt_count", "decline_code", "category", "fate",
-           "recovered_by", "retry_scheduled")
+COLUMNS = (
+    "id",
+    "created",
+    "customer",
+    "subscription",
+    "currency",
+    "amount_due",
+    "amount_remaining",
+    "status",
+    "attempt_count",
+    "decline_code",
+    "category",
+    "fate",
+    "recovered_by",
+    "retry_scheduled",
+)
 
 
 def failed_invoices_csv(results: Mapping[str, Any] | None) -> str:

@@ -13,8 +13,12 @@ from plugins.audit.models import AuditRun, AuditSettings
 from plugins.audit.runner import NoStripeAccount, account_to_audit, start_run
 
 TASK = "audit.monthly"
-SCHEDULE = Schedule("audit.monthly", TASK, cron="0 6 1 * *",
-                    description="Monthly revenue audit for workspaces that opted in")
+SCHEDULE = Schedule(
+    "audit.monthly",
+    TASK,
+    cron="0 6 1 * *",
+    description="Monthly revenue audit for workspaces that opted in",
+)
 
 
 async def run_monthly(*, workspace_id: int | None, runtime: Runtime, **_: Any) -> int:
@@ -47,8 +51,11 @@ async def email_summary(runtime: Runtime, run: AuditRun) -> int:
     text = "\n\n".join([*lines, f"The full audit: {link}"])
     for email in emails:
         await send_email(
-            runtime, workspace_id=run.workspace_id, to=str(email),
-            subject="Your monthly revenue audit", text=text,
+            runtime,
+            workspace_id=run.workspace_id,
+            to=str(email),
+            subject="Your monthly revenue audit",
+            text=text,
             idempotency_key=f"audit-summary:{run.id}:{email}",
         )
     return len(emails)

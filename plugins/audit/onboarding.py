@@ -14,8 +14,9 @@ async def audit_step(workspace: Workspace) -> OnboardingStep:
     """Optional: `/app` opens without it, but the progress indicator leads here next."""
     with workspace_scope(workspace.id):
         done = await AuditRun.filter(status=RunStatus.DONE).exists()
-    return OnboardingStep("audit", "Run the revenue audit", URL, order=20, done=done,
-                          required=False)
+    return OnboardingStep(
+        "audit", "Run the revenue audit", URL, order=20, done=done, required=False
+    )
 
 
 async def latest_recoverable(workspace_id: int) -> dict[str, int] | None:

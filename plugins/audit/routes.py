@@ -43,10 +43,18 @@ async def index(request: Request) -> Response:
     with workspace_scope(ctx.workspace.id):
         runs = await AuditRun.all().order_by("-created_at", "-id").limit(HISTORY)
     latest = next((r for r in runs if r.status == RunStatus.DONE), None)
-    return render(request, "audit/index.html", await _page(
-        request, ctx, account=account, runs=runs, latest=latest,
-        headlines=views.headlines(latest.results if latest else None),
-    ))
+    return render(
+        request,
+        "audit/index.html",
+        await _page(
+            request,
+            ctx,
+            account=account,
+            runs=runs,
+            latest=latest,
+            headlines=views.headlines(latest.results if latest else None),
+        ),
+    )
 
 
 async def start(request: Request) -> Response:
@@ -72,12 +80,23 @@ async def show(request: Request) -> Response:
     if run is None:
         return PlainTextResponse("No such audit run", status_code=404)
     results = run.results or {}
-    return render(request, "audit/run.html", await _page(
-        request, ctx, run=run, results=results,
-        headlines=views.headlines(run.results), categories=views.categories(run.results),
-        fates=views.fates(run.results), bars=chart.bars(results.get("expiring_cards") or {}),
-        chart=chart, will_retry=run.status == RunStatus.FAILED and run.attempts < MAX_ATTEMPTS,
-    ), block="progress" if request.query_params.get("fragment") else None)
+    return render(
+        request,
+        "audit/run.html",
+        await _page(
+            request,
+            ctx,
+            run=run,
+            results=results,
+            headlines=views.headlines(run.results),
+            categories=views.categories(run.results),
+            fates=views.fates(run.results),
+            bars=chart.bars(results.get("expiring_cards") or {}),
+            chart=chart,
+            will_retry=run.status == RunStatus.FAILED and run.attempts < MAX_ATTEMPTS,
+        ),
+        block="progress" if request.query_params.get("fragment") else None,
+    )
 
 
 async def export(request: Request) -> Response:
@@ -87,8 +106,11 @@ async def export(request: Request) -> Response:
     if run is None:
         return PlainTextResponse("No such audit run", status_code=404)
     filename = f"audit-{run.id}-failed-invoices.csv"
-    return Response(failed_invoices_csv(run.results), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        failed_invoices_csv(run.results),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 async def compare(request: Request) -> Response:
@@ -102,11 +124,17 @@ async def compare(request: Request) -> Response:
     with workspace_scope(ctx.workspace.id):
         first = await AuditRun.get_or_none(id=ids[0])
         second = await AuditRun.get_or_none(id=ids[1])
-        runs = await AuditRun.filter(status=RunStatus.DONE).order_by("-created_at", "-id").limit(
-            HISTORY)
+        runs = (
+            await AuditRun.filter(status=RunStatus.DONE)
+            .order_by("-created_at", "-id")
+            .limit(HISTORY)
+        )
     rows = views.compare(first.results if first else None, second.results if second else None)
-    return render(request, "audit/compare.html", await _page(
-        request, ctx, first=first, second=second, rows=rows, runs=runs))
+    return render(
+        request,
+        "audit/compare.html",
+        await _page(request, ctx, first=first, second=second, rows=rows, runs=runs),
+    )
 
 
 async def panel(request: Request) -> Response:
@@ -114,9 +142,14 @@ async def panel(request: Request) -> Response:
     with workspace_scope(ctx.workspace.id):
         latest = await AuditRun.filter(status=RunStatus.DONE).order_by("-created_at", "-id").first()
     results = latest.results if latest else None
-    return render(request, "audit/_panel.html", {
-        "latest": latest, "summary": (results or {}).get("summary", [])[:3],
-    })
+    return render(
+        request,
+        "audit/_panel.html",
+        {
+            "latest": latest,
+            "summary": (results or {}).get("summary", [])[:3],
+        },
+    )
 
 
 async def monthly_settings(request: Request) -> Response:
@@ -135,10 +168,15 @@ def routes() -> list[BaseRoute]:
         Route("/app/audit", index, methods=["GET"], name="audit"),
         Route("/app/audit/runs", start, methods=["POST"], name="audit-start"),
         Route("/app/audit/runs/{id:int}", show, methods=["GET"], name="audit-run"),
-        Route("/app/audit/runs/{id:int}/failed_invoices.csv", export, methods=["GET"],
-              name="audit-export"),
+        Route(
+            "/app/audit/runs/{id:int}/failed_invoices.csv",
+            export,
+            methods=["GET"],
+            name="audit-export",
+        ),
         Route("/app/audit/compare", compare, methods=["GET"], name="audit-compare"),
         Route("/app/audit/panel", panel, methods=["GET"], name="audit-panel"),
-        Route("/app/audit/settings", monthly_settings, methods=["GET", "POST"],
-              name="audit-settings"),
+        Route(
+            "/app/audit/settings", monthly_settings, methods=["GET", "POST"], name="audit-settings"
+        ),
     ]

@@ -60,8 +60,13 @@ async def start_run(
         lookback_days=lookback_days,
         trigger=trigger,
     )
-    await enqueue(runtime, TASK, workspace_id=workspace_id, payload={"run_id": run.id},
-                  dedupe_key=f"{TASK}:{run.id}")
+    await enqueue(
+        runtime,
+        TASK,
+        workspace_id=workspace_id,
+        payload={"run_id": run.id},
+        dedupe_key=f"{TASK}:{run.id}",
+    )
     return await AuditRun.get(id=run.id)
 
 
@@ -106,8 +111,11 @@ async def execute_run(
 
     try:
         results = await run_diagnostic(
-            reader, now=int(runtime.now().timestamp()), lookback_days=run.lookback_days,
-            checkpoint=checkpoint, on_progress=saved,
+            reader,
+            now=int(runtime.now().timestamp()),
+            lookback_days=run.lookback_days,
+            checkpoint=checkpoint,
+            on_progress=saved,
         )
     except BaseException as exc:
         run.status = RunStatus.FAILED

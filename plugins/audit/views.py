@@ -14,6 +14,7 @@ def fmt(amounts: Mapping[str, int]) -> str:
     """Amounts for a table cell: a dash rather than the summary's "nothing"."""
     return money.fmt(amounts) if amounts else "—"
 
+
 # (label, how to read it from results): the same figures the API documents.
 
 

@@ -76,9 +76,14 @@ async def run_diagnostic(
         for stream in pending:
             state = states.setdefault(stream.key, StreamState())
             group.create_task(reader.read(stream, state, saved))
-    return analyse(states, reference=reference, since=since,
-                   lookback_days=int(checkpoint["lookback_days"]), card_months=card_months,
-                   calls=int(checkpoint.get("calls", reader.calls)))
+    return analyse(
+        states,
+        reference=reference,
+        since=since,
+        lookback_days=int(checkpoint["lookback_days"]),
+        card_months=card_months,
+        calls=int(checkpoint.get("calls", reader.calls)),
+    )
 
 
 def analyse(

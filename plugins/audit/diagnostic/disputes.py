@@ -21,9 +21,15 @@ def analyse(disputes: Mapping[str, Record], since: int, nearest: int = 5) -> dic
             open_["count"] += 1
             add(open_["amount"], dispute["currency"], dispute["amount"])
             if dispute["status"] in NEEDS_RESPONSE and dispute["due_by"]:
-                deadlines.append({"id": dispute_id, "due_by": dispute["due_by"],
-                                  "amount": dispute["amount"], "currency": dispute["currency"],
-                                  "reason": dispute["reason"]})
+                deadlines.append(
+                    {
+                        "id": dispute_id,
+                        "due_by": dispute["due_by"],
+                        "amount": dispute["amount"],
+                        "currency": dispute["currency"],
+                        "reason": dispute["reason"],
+                    }
+                )
         if dispute["created"] >= since:
             period["count"] += 1
             add(period["amount"], dispute["currency"], dispute["amount"])

@@ -52,8 +52,9 @@ def classify(invoice: Record, charges: list[Record]) -> dict[str, Any] | None:
     recovered_by = None
     if fate == "paid_later":
         paying = [c for c in charges if c["status"] == "succeeded"]
-        same_card = bool(failed and paying
-                         and paying[-1]["payment_method"] == failed[0]["payment_method"])
+        same_card = bool(
+            failed and paying and paying[-1]["payment_method"] == failed[0]["payment_method"]
+        )
         recovered_by = "retries" if same_card else "customer"
     return {
         "decline_code": decline or NO_PAYMENT_METHOD,
@@ -71,11 +72,20 @@ def analyse(
 ) -> dict[str, Any]:
     by_intent = _charges_by_intent(charges)
     result: dict[str, Any] = {
-        "count": 0, "amount": {}, "by_category": {}, "by_decline_code": {},
+        "count": 0,
+        "amount": {},
+        "by_category": {},
+        "by_decline_code": {},
         "by_fate": {fate: _bucket() for fate in FATES},
-        "recovered_by_retries": _bucket(), "recovered_by_customer": _bucket(),
-        "in_retry": _bucket(), "lost": _bucket(), "recoverable": _bucket(),
-        "mrr_exposed": {}, "subscriptions_exposed": 0, "max_attempt_count": 0, "invoices": [],
+        "recovered_by_retries": _bucket(),
+        "recovered_by_customer": _bucket(),
+        "in_retry": _bucket(),
+        "lost": _bucket(),
+        "recoverable": _bucket(),
+        "mrr_exposed": {},
+        "subscriptions_exposed": 0,
+        "max_attempt_count": 0,
+        "invoices": [],
     }
     exposed: set[str] = set()
     for invoice_id in sorted(invoices, key=lambda i: (invoices[i]["created"], i)):
@@ -112,9 +122,17 @@ def _tally(result: dict[str, Any], invoice_id: str, invoice: Record, facts: Reco
         _count(result["lost"], currency, due - invoice["amount_paid"])
     if facts["fate"] in ("open", "uncollectible"):
         _count(result["recoverable"], currency, invoice["amount_remaining"])
-    result["invoices"].append({
-        "id": invoice_id, "created": invoice["created"], "customer": invoice["customer"],
-        "subscription": invoice["subscription"], "currency": currency, "amount_due": due,
-        "amount_remaining": invoice["amount_remaining"], "status": invoice["status"],
-        "attempt_count": invoice["attempt_count"], **facts,
-    })
+    result["invoices"].append(
+        {
+            "id": invoice_id,
+            "created": invoice["created"],
+            "customer": invoice["customer"],
+            "subscription": invoice["subscription"],
+            "currency": currency,
+            "amount_due": due,
+            "amount_remaining": invoice["amount_remaining"],
+            "status": invoice["status"],
+            "attempt_count": invoice["attempt_count"],
+            **facts,
+        }
+    )

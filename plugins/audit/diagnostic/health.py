@@ -39,8 +39,11 @@ def _retries(invoices: Mapping[str, Record], failed: Mapping[str, Any]) -> dict[
         verdict = "short"
     else:
         verdict = "on"
-    return {"inferred": verdict, "max_attempt_count": max_attempts,
-            "open_with_retry_scheduled": scheduled}
+    return {
+        "inferred": verdict,
+        "max_attempt_count": max_attempts,
+        "open_with_retry_scheduled": scheduled,
+    }
 
 
 def analyse(
@@ -65,14 +68,24 @@ def analyse(
         if sub["status"] in BILLING:
             add(mrr, sub["currency"], sub["mrr"])
         canceled = sub["canceled_at"]
-        if (sub["status"] == "canceled" and sub["cancel_reason"] == "payment_failed"
-                and canceled is not None and since <= canceled <= reference):
+        if (
+            sub["status"] == "canceled"
+            and sub["cancel_reason"] == "payment_failed"
+            and canceled is not None
+            and since <= canceled <= reference
+        ):
             churn["count"] += 1
             add(churn["mrr"], sub["currency"], sub["mrr"])
-    retrying = {inv["subscription"] for inv in invoices.values()
-                if inv["status"] == "open" and inv["next_payment_attempt"] is not None}
-    stale = sum(1 for sub_id, sub in subscriptions.items()
-                if sub["status"] == "past_due" and sub_id not in retrying)
+    retrying = {
+        inv["subscription"]
+        for inv in invoices.values()
+        if inv["status"] == "open" and inv["next_payment_attempt"] is not None
+    }
+    stale = sum(
+        1
+        for sub_id, sub in subscriptions.items()
+        if sub["status"] == "past_due" and sub_id not in retrying
+    )
     no_email = sum(1 for customer in customers.values() if not customer["email"])
     retries = _retries(invoices, failed)
     return {
@@ -91,25 +104,62 @@ def analyse(
 def _findings(stale: int, unpaid: int, no_email: int, retries: Mapping[str, Any]) -> list[Any]:
     found = []
     if retries["inferred"] == "off":
-        found.append(_finding("retries_off", "high", 0,
-            "No failed invoice was ever retried: Stripe's automatic retries look off "
-            "(inferred from attempt counts; the API does not expose the setting)."))
+        found.append(
+            _finding(
+                "retries_off",
+                "high",
+                0,
+                "No failed invoice was ever retried: Stripe's automatic retries look off "
+                "(inferred from attempt counts; the API does not expose the setting).",
+            )
+        )
     elif retries["inferred"] == "short":
-        found.append(_finding("retries_short", "medium", retries["max_attempt_count"],
-            f"Failed invoices stop after at most {retries['max_attempt_count']} attempts: the "
-            "retry schedule looks short (inferred from attempt counts)."))
+        found.append(
+            _finding(
+                "retries_short",
+                "medium",
+                retries["max_attempt_count"],
+                f"Failed invoices stop after at most {retries['max_attempt_count']} attempts: the "
+                "retry schedule looks short (inferred from attempt counts).",
+            )
+        )
     if stale:
-        found.append(_finding("past_due_without_retry", "high", stale,
-            f"{stale} subscription(s) sit past_due with no retry scheduled: they are left "
-            "past due indefinitely instead of being recovered or ended."))
+        found.append(
+            _finding(
+                "past_due_without_retry",
+                "high",
+                stale,
+                f"{stale} subscription(s) sit past_due with no retry scheduled: they are left "
+                "past due indefinitely instead of being recovered or ended.",
+            )
+        )
     if unpaid:
-        found.append(_finding("unpaid_subscriptions", "medium", unpaid,
-            f"{unpaid} subscription(s) are unpaid: access may continue while nothing is billed."))
+        found.append(
+            _finding(
+                "unpaid_subscriptions",
+                "medium",
+                unpaid,
+                f"{unpaid} subscription(s) are unpaid: access may continue while nothing is "
+                "billed.",
+            )
+        )
     if no_email:
-        found.append(_finding("customers_without_email", "medium", no_email,
-            f"{no_email} customer(s) have no email address: nobody can ask them to fix a card."))
-    found.append(_finding("customer_emails_unknown", "info", 0,
-        "Whether Stripe also emails customers about failed payments is a Dashboard setting "
-        "the API does not show: turn Stripe's failed-payment emails off when SecondLoop "
-        "sends its own."))
+        found.append(
+            _finding(
+                "customers_without_email",
+                "medium",
+                no_email,
+                f"{no_email} customer(s) have no email address: nobody can ask them to fix a card.",
+            )
+        )
+    found.append(
+        _finding(
+            "customer_emails_unknown",
+            "info",
+            0,
+            "Whether Stripe also emails customers about failed payments is a Dashboard setting "
+            "the API does not show: turn Stripe's failed-payment emails off when SecondLoop "
+            "sends its own.",
+        )
+    )
     return found

@@ -70,8 +70,12 @@ class StreamState:
     records: dict[str, Record] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"cursor": self.cursor, "pages": self.pages, "done": self.done,
-                "records": dict(self.records)}
+        return {
+            "cursor": self.cursor,
+            "pages": self.pages,
+            "done": self.done,
+            "records": dict(self.records),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StreamState:

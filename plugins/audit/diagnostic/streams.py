@@ -124,8 +124,10 @@ def time_slices(since: int, reference: int, count: int) -> list[dict[str, int]]:
     row. The last part has no upper bound (nothing is created after "now" anyway)."""
     step = max(1, (reference - since) // count)
     bounds = [since + i * step for i in range(count)]
-    return [{"gte": low, "lt": bounds[i + 1]} if i + 1 < count else {"gte": low}
-            for i, low in enumerate(bounds)]
+    return [
+        {"gte": low, "lt": bounds[i + 1]} if i + 1 < count else {"gte": low}
+        for i, low in enumerate(bounds)
+    ]
 
 
 def data_streams(
@@ -136,14 +138,22 @@ def data_streams(
     Invoices and charges, the long lists, are read in `slices` time slices at once."""
     sub_params = {
         "status": "all",
-        "expand": ["data.default_payment_method",
-                   "data.customer.invoice_settings.default_payment_method"],
+        "expand": [
+            "data.default_payment_method",
+            "data.customer.invoice_settings.default_payment_method",
+        ],
     }
     windows = time_slices(since, reference if reference is not None else since, slices)
     streams = []
     for index, created in enumerate(windows):
-        streams.append(Stream(f"invoices:{index}", "invoices",
-                              {"created": created, "expand": ["data.payments"]}, reduce_invoice))
+        streams.append(
+            Stream(
+                f"invoices:{index}",
+                "invoices",
+                {"created": created, "expand": ["data.payments"]},
+                reduce_invoice,
+            )
+        )
         streams.append(Stream(f"charges:{index}", "charges", {"created": created}, reduce_charge))
     streams += [
         Stream("disputes", "disputes", {}, reduce_dispute),
@@ -151,10 +161,17 @@ def data_streams(
         Stream("customers", "customers", {}, reduce_customer),
     ]
     for clock in clock_ids:
-        streams.append(Stream(f"subscriptions:{clock}", "subscriptions",
-                              {**sub_params, "test_clock": clock}, reduce_subscription))
-        streams.append(Stream(f"customers:{clock}", "customers", {"test_clock": clock},
-                              reduce_customer))
+        streams.append(
+            Stream(
+                f"subscriptions:{clock}",
+                "subscriptions",
+                {**sub_params, "test_clock": clock},
+                reduce_subscription,
+            )
+        )
+        streams.append(
+            Stream(f"customers:{clock}", "customers", {"test_clock": clock}, reduce_customer)
+        )
     return streams
 
 

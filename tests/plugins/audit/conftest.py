@@ -38,5 +38,9 @@ def snapshot(sb: RunningSandbox, account_id: str) -> list[dict[str, Any]]:
 def settings(settings: Settings, seeded: Any) -> Settings:
     """The app pointed at the seeded sandbox."""
     sb, _ = seeded
-    return settings.replace(stripe_api_base=sb.url, stripe_connect_base=sb.url,
-                            stripe_secret_key=sb.platform_key, stripe_client_id=sb.client_id)
+    return settings.replace(
+        stripe_api_base=sb.url,
+        stripe_connect_base=sb.url,
+        stripe_secret_key=sb.platform_key,
+        stripe_client_id=sb.client_id,
+    )

@@ -30,8 +30,13 @@ def in_slices(objects: list[dict[str, Any]], kind: str, since: int, reference: i
     bounds = [since + i * step for i in range(4)] + [None]
     total = 0
     for low, high in itertools.pairwise(bounds):
-        total += _pages(sum(1 for o in of_type(objects, kind)
-                            if o["created"] >= low and (high is None or o["created"] < high)))
+        total += _pages(
+            sum(
+                1
+                for o in of_type(objects, kind)
+                if o["created"] >= low and (high is None or o["created"] < high)
+            )
+        )
     return total
 
 
@@ -142,8 +147,12 @@ async def test_a_killed_run_resumes_without_counting_twice(seeded: Any) -> None:
             raise Killed
 
     with pytest.raises(ExceptionGroup) as killed:
-        await run_diagnostic(StripeReader(sb.client(key), rate=1000, concurrency=1), now=0,
-                             checkpoint=checkpoint, on_progress=die_after_three)
+        await run_diagnostic(
+            StripeReader(sb.client(key), rate=1000, concurrency=1),
+            now=0,
+            checkpoint=checkpoint,
+            on_progress=die_after_three,
+        )
     assert killed.group_contains(Killed)
     assert checkpoint["streams"]
     reader = StripeReader(sb.client(key), rate=1000)
@@ -176,21 +185,23 @@ async def test_connect_access_reads_the_same_account(connected_business: Any) ->
     """An OAuth connection reads the same account with the platform key and `Stripe-Account`,
     and with the access token Stripe issued."""
     sb, business, token = connected_business
-    direct = await run_diagnostic(StripeReader(sb.client(business.read_only_key), rate=1000),
-                                  now=0)
+    direct = await run_diagnostic(StripeReader(sb.client(business.read_only_key), rate=1000), now=0)
     assert direct["calls"] > 0 and direct != {}
-    connect = StripeReader(sb.client(sb.platform_key), {"stripe_account": business.account},
-                           rate=1000)
+    connect = StripeReader(
+        sb.client(sb.platform_key), {"stripe_account": business.account}, rate=1000
+    )
     through_platform = await run_diagnostic(connect, now=0)
     assert through_platform == direct
-    with_token = await run_diagnostic(StripeReader(sb.client(token["access_token"]), rate=1000),
-                                      now=0)
+    with_token = await run_diagnostic(
+        StripeReader(sb.client(token["access_token"]), rate=1000), now=0
+    )
     assert with_token == direct
 
 
 async def test_a_standalone_business_is_not_reachable_through_the_platform(seeded: Any) -> None:
     sb, summary = seeded
-    reader = StripeReader(sb.client(sb.platform_key),
-                          {"stripe_account": summary.businesses[1].account}, rate=1000)
+    reader = StripeReader(
+        sb.client(sb.platform_key), {"stripe_account": summary.businesses[1].account}, rate=1000
+    )
     with pytest.raises(stripe.PermissionError, match="does not have access to account"):
         await run_diagnostic(reader, now=0)

@@ -46,8 +46,9 @@ async def test_run_results_chart_csv_and_panel(
     bars = page.css("svg.timeline g.bar")
     months = run.results["expiring_cards"]["months"]
     assert [int(b.css("text")[1].text()) for b in bars] == [m["count"] for m in months]
-    assert len(page.css("svg.timeline g.peak")) == (1 if run.results["expiring_cards"]["peak_month"]
-                                                    else 0)
+    assert len(page.css("svg.timeline g.peak")) == (
+        1 if run.results["expiring_cards"]["peak_month"] else 0
+    )
 
     exported = await client.get(f"/app/audit/runs/{run_id}/failed_invoices.csv")
     assert exported.headers["content-type"].startswith("text/csv")
@@ -74,14 +75,19 @@ async def test_progress_fragment_polls_while_running(
     await sign_in(client, runtime, workspace)
     with workspace_scope(workspace.id):
         run = await AuditRun.create(
-            stripe_account_id="acct_x", status=RunStatus.RUNNING, calls=7,
-            progress={"invoices": {"pages": 3, "objects": 250, "done": False},
-                      "disputes": {"pages": 1, "objects": 2, "done": True}},
+            stripe_account_id="acct_x",
+            status=RunStatus.RUNNING,
+            calls=7,
+            progress={
+                "invoices": {"pages": 3, "objects": 250, "done": False},
+                "disputes": {"pages": 1, "objects": 2, "done": True},
+            },
         )
     with workspace_scope(other.id):
         foreign = await AuditRun.create(stripe_account_id="acct_y")
-    fragment = await client.get(f"/app/audit/runs/{run.id}?fragment=1",
-                                headers={"HX-Request": "true"})
+    fragment = await client.get(
+        f"/app/audit/runs/{run.id}?fragment=1", headers={"HX-Request": "true"}
+    )
     html = parse(fragment)
     assert html.css_first("header.topbar") is None  # only the fragment
     poller = html.css_first("#audit-run")
@@ -103,11 +109,13 @@ async def test_nav_and_onboarding_step(
     assert dashboard.css_first('[hx-get="/app/audit/panel"]') is not None
     settings = parse(await client.get("/app/settings"))
     assert settings.css_first('[hx-get="/app/audit/settings"]') is not None
-    steps, failures = await runtime.host.gather("onboarding_steps", workspace=workspace,
-                                                request=None)
+    steps, failures = await runtime.host.gather(
+        "onboarding_steps", workspace=workspace, request=None
+    )
     assert not failures
     assert [(s.key, s.url, s.required) for s in steps if s.key == "audit"] == [
-        ("audit", "/app/audit", False)]
+        ("audit", "/app/audit", False)
+    ]
 
 
 async def test_onboarding_step_is_done_after_a_finished_run(
@@ -143,10 +151,18 @@ async def test_a_failed_run_keeps_polling_only_while_it_will_retry(
     workspace = await connect(runtime, seeded[1].businesses[0], "acme")
     await sign_in(client, runtime, workspace)
     with workspace_scope(workspace.id):
-        retrying = await AuditRun.create(stripe_account_id="acct_x", status=RunStatus.FAILED,
-                                         attempts=1, error="APIConnectionError")
-        spent = await AuditRun.create(stripe_account_id="acct_x", status=RunStatus.FAILED,
-                                      attempts=5, error="APIConnectionError")
+        retrying = await AuditRun.create(
+            stripe_account_id="acct_x",
+            status=RunStatus.FAILED,
+            attempts=1,
+            error="APIConnectionError",
+        )
+        spent = await AuditRun.create(
+            stripe_account_id="acct_x",
+            status=RunStatus.FAILED,
+            attempts=5,
+            error="APIConnectionError",
+        )
     page = parse(await client.get(f"/app/audit/runs/{retrying.id}"))
     node = page.css_first("#audit-run")
     assert node is not None and node.attributes.get("hx-trigger") == "every 10s"

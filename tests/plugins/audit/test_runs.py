@@ -59,12 +59,14 @@ async def test_api_starts_lists_and_reads_runs(
     assert "get" in document["paths"]["/audit/runs/{id}"]
 
 
-async def test_bad_lookback_is_refused(app: Any, client: httpx.AsyncClient, runtime: Runtime,
-                                       seeded: Any) -> None:
+async def test_bad_lookback_is_refused(
+    app: Any, client: httpx.AsyncClient, runtime: Runtime, seeded: Any
+) -> None:
     workspace = await connect(runtime, seeded[1].businesses[0], "acme")
     key = (await create_key(runtime, workspace.id, "write")).secret
-    response = await client.post("/api/v1/audit/runs", json={"lookback_days": 0},
-                                 headers={"Authorization": f"Bearer {key}"})
+    response = await client.post(
+        "/api/v1/audit/runs", json={"lookback_days": 0}, headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 422
 
 
@@ -86,11 +88,13 @@ async def test_a_killed_run_resumes_without_counting_twice(
 
     with workspace_scope(workspace.id):
         account = await StripeAccount.get(workspace_id=workspace.id)
-        whole = await AuditRun.create(stripe_account_id=account.stripe_account_id,
-                                      account_ref=account.id)
+        whole = await AuditRun.create(
+            stripe_account_id=account.stripe_account_id, account_ref=account.id
+        )
         whole = await execute_run(runtime, whole.id)
-        killed = await AuditRun.create(stripe_account_id=account.stripe_account_id,
-                                       account_ref=account.id)
+        killed = await AuditRun.create(
+            stripe_account_id=account.stripe_account_id, account_ref=account.id
+        )
         with pytest.raises(ExceptionGroup) as died:
             await execute_run(runtime, killed.id, after_page=die_after_four, checkpoint_every=0)
         assert died.group_contains(WorkerDied)

@@ -38,7 +38,10 @@ def test_timeline_crosses_the_year_and_flags_expired_cards() -> None:
     }
     result = expiring(subs, reference, months=3)
     assert [(m["month"], m["count"]) for m in result["months"]] == [
-        ("2026-11", 0), ("2026-12", 1), ("2027-01", 2)]
+        ("2026-11", 0),
+        ("2026-12", 1),
+        ("2027-01", 2),
+    ]
     assert result["peak_month"] == "2027-01"
     assert result["revenue_at_risk"] == {"eur": 70, "usd": 150}
     assert result["expired_not_refreshed"] == {"count": 1, "mrr": {"usd": 30}}
@@ -92,25 +95,36 @@ async def test_retries_are_the_readers_own_and_all_counted() -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    client = FlakyClient([
-        stripe.RateLimitError("slow down", headers={"retry-after": "2"}),
-        stripe.APIError("oops", http_status=503),
-    ])
+    client = FlakyClient(
+        [
+            stripe.RateLimitError("slow down", headers={"retry-after": "2"}),
+            stripe.APIError("oops", http_status=503),
+        ]
+    )
     reader = StripeReader(client, {"stripe_account": "acct_1"}, rate=1000, sleep=sleep)  # type: ignore[arg-type]
     page = await reader.list_page("invoices", {"limit": 100})
     assert page["data"] == [{"id": "in_1"}]
     assert (reader.calls, reader.rate_limited, reader.connection_errors) == (3, 1, 1)
     assert waits[0] == 2.0
-    assert all(seen["max_network_retries"] == 0 and seen["stripe_account"] == "acct_1"
-               for seen in client.seen)
+    assert all(
+        seen["max_network_retries"] == 0 and seen["stripe_account"] == "acct_1"
+        for seen in client.seen
+    )
 
 
 def test_disputes_open_deadlines_and_record() -> None:
     from plugins.audit.diagnostic.disputes import analyse
 
     def dispute(status: str, created: int, due: int | None = None, amount: int = 1000) -> dict:
-        return {"status": status, "amount": amount, "currency": "usd", "created": created,
-                "due_by": due, "reason": "fraudulent", "charge": "ch_1"}
+        return {
+            "status": status,
+            "amount": amount,
+            "currency": "usd",
+            "created": created,
+            "due_by": due,
+            "reason": "fraudulent",
+            "charge": "ch_1",
+        }
 
     records = {
         "dp_old_lost": dispute("lost", 10),
@@ -124,8 +138,7 @@ def test_disputes_open_deadlines_and_record() -> None:
     assert result["open"] == {"count": 3, "amount": {"usd": 2200}}
     assert result["needs_response"] == 2
     assert [d["id"] for d in result["nearest_deadlines"]] == ["dp_soon", "dp_late"]
-    assert result["period"] == {"count": 5, "won": 1, "lost": 1, "open": 3,
-                                "amount": {"usd": 4200}}
+    assert result["period"] == {"count": 5, "won": 1, "lost": 1, "open": 3, "amount": {"usd": 4200}}
     assert result["win_rate"] == 0.5
 
 

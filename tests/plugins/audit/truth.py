@@ -50,10 +50,19 @@ def truth(objects: list[dict[str, Any]]) -> dict[str, Any]:
         charges_of[charge["payment_intent"]].append(charge)
     subs = {s["id"]: s for s in of_type(objects, "subscription")}
 
-    failed: dict[str, Any] = {"count": 0, "amount": {}, "fates": defaultdict(int),
-                              "categories": defaultdict(int), "codes": defaultdict(int),
-                              "retries": 0, "customer": 0, "exposed": set(), "lost": {},
-                              "recoverable": {}, "in_retry": 0}
+    failed: dict[str, Any] = {
+        "count": 0,
+        "amount": {},
+        "fates": defaultdict(int),
+        "categories": defaultdict(int),
+        "codes": defaultdict(int),
+        "retries": 0,
+        "customer": 0,
+        "exposed": set(),
+        "lost": {},
+        "recoverable": {},
+        "in_retry": 0,
+    }
     for inv in of_type(objects, "invoice"):
         if inv["created"] < since or inv["status"] == "draft":
             continue
@@ -79,14 +88,23 @@ def truth(objects: list[dict[str, Any]]) -> dict[str, Any]:
             same = bad and good["payment_method"] == bad[0]["payment_method"]
             failed["retries" if same else "customer"] += 1
         sub_id = (inv["parent"] or {}).get("subscription_details", {}).get("subscription")
-        if fate in ("open", "uncollectible") and sub_id and subs[sub_id]["status"] not in (
-            "canceled", "incomplete_expired"):
+        if (
+            fate in ("open", "uncollectible")
+            and sub_id
+            and subs[sub_id]["status"] not in ("canceled", "incomplete_expired")
+        ):
             failed["exposed"].add(sub_id)
 
     pms = {p["id"]: p for p in of_type(objects, "payment_method")}
     customers = {c["id"]: c for c in of_type(objects, "customer")}
-    health: dict[str, Any] = {"mrr": {}, "active": 0, "past_due": 0, "churn": 0, "churn_mrr": {},
-                              "no_email": sum(1 for c in customers.values() if not c["email"])}
+    health: dict[str, Any] = {
+        "mrr": {},
+        "active": 0,
+        "past_due": 0,
+        "churn": 0,
+        "churn_mrr": {},
+        "no_email": sum(1 for c in customers.values() if not c["email"]),
+    }
     expiring: dict[tuple[int, int], int] = defaultdict(int)
     for sub in subs.values():
         if sub["status"] in ("active", "past_due"):
@@ -94,13 +112,18 @@ def truth(objects: list[dict[str, Any]]) -> dict[str, Any]:
         if sub["status"] in ("active", "past_due"):
             health[sub["status"]] += 1
         reason = (sub.get("cancellation_details") or {}).get("reason")
-        if sub["status"] == "canceled" and reason == "payment_failed" and (
-            since <= sub["canceled_at"] <= reference):
+        if (
+            sub["status"] == "canceled"
+            and reason == "payment_failed"
+            and (since <= sub["canceled_at"] <= reference)
+        ):
             health["churn"] += 1
             add(health["churn_mrr"], sub["currency"], mrr(sub))
         if sub["status"] in ("active", "trialing", "past_due"):
-            pm_id = sub["default_payment_method"] or customers[sub["customer"]][
-                "invoice_settings"]["default_payment_method"]
+            pm_id = (
+                sub["default_payment_method"]
+                or customers[sub["customer"]]["invoice_settings"]["default_payment_method"]
+            )
             if pm_id:
                 card = pms[pm_id]["card"]
                 expiring[(card["exp_year"], card["exp_month"])] += 1
@@ -110,11 +133,19 @@ def truth(objects: list[dict[str, Any]]) -> dict[str, Any]:
         add(exposed_mrr, subs[sub_id]["currency"], mrr(subs[sub_id]))
     failed["mrr_exposed"] = exposed_mrr
     disputes = of_type(objects, "dispute")
-    open_disputes = [d for d in disputes if d["status"] in (
-        "needs_response", "warning_needs_response", "under_review", "warning_under_review")]
+    open_disputes = [
+        d
+        for d in disputes
+        if d["status"]
+        in ("needs_response", "warning_needs_response", "under_review", "warning_under_review")
+    ]
     return {
-        "reference": reference, "since": since, "failed": failed, "health": health,
-        "expiring": dict(expiring), "open_disputes": len(open_disputes),
+        "reference": reference,
+        "since": since,
+        "failed": failed,
+        "health": health,
+        "expiring": dict(expiring),
+        "open_disputes": len(open_disputes),
         "open_dispute_amount": sum(d["amount"] for d in open_disputes),
         "won": sum(1 for d in disputes if d["status"] == "won" and d["created"] >= since),
         "lost": sum(1 for d in disputes if d["status"] == "lost" and d["created"] >= since),
