@@ -79,13 +79,15 @@ def permission(message: str, code: str | None = None) -> StripeError:
 
 
 def rate_limited() -> StripeError:
+    # Stripe does not reliably send Retry-After on a 429; the sandbox always does (one second
+    # refills a token at any rate of 1/s or more) so that clients honouring it can be tested.
     return StripeError(
         429,
         "invalid_request_error",
         "Request rate limit exceeded. Learn more about rate limits here "
         "https://stripe.com/docs/rate-limits.",
         code="rate_limit",
-        headers={"Stripe-Should-Retry": "false"},
+        headers={"Stripe-Should-Retry": "false", "Retry-After": "1"},
     )
 
 

@@ -20,16 +20,30 @@ from core.tenancy import workspace_scope
 CSRF = "audit-test-csrf-token-0123456789"
 
 
-async def connect(runtime: Runtime, business: Any, slug: str) -> Workspace:
-    """A workspace whose verified Stripe connection holds the business's read-only key."""
+def mint_key(sb: Any, account: str, permissions: dict[str, str]) -> str:
+    """A restricted key on `account` holding exactly `permissions` ({"customers": "read"})."""
+    response = sb.http.post("/_sandbox/keys", json={"account": account, "permissions": permissions})
+    response.raise_for_status()
+    secret: str = response.json()["secret"]
+    return secret
+
+
+async def connect(
+    runtime: Runtime, business: Any, slug: str, key: str | None = None, livemode: bool = False
+) -> Workspace:
+    """A workspace whose verified Stripe connection holds `key`, by default the business's
+    read-only key."""
     workspace = await Workspace.create(name=slug.title(), slug=slug)
     with workspace_scope(workspace.id):
         account = await StripeAccount.create(
-            workspace_id=workspace.id, stripe_account_id=business.account,
-            display_name=business.name, mode=ConnectionMode.RESTRICTED_KEY,
+            workspace_id=workspace.id,
+            stripe_account_id=business.account,
+            display_name=business.name,
+            mode=ConnectionMode.RESTRICTED_KEY,
             status=ConnectionStatus.ACTIVE,
+            livemode=livemode,
         )
-        seal(runtime, account, "api_key", business.read_only_key)  # read access is enough
+        seal(runtime, account, "api_key", key or business.read_only_key)  # read is enough
         await account.save()
     return workspace
 
