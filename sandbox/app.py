@@ -22,7 +22,7 @@ from sandbox.config import SandboxConfig
 from sandbox.delivery import DeliveryWorker
 from sandbox.oauth import OAuthRoutes
 from sandbox.routing import Pipeline, build_routes
-from sandbox.scheduler import tick
+from sandbox.scheduler import resume_advances, tick
 from sandbox.state import SandboxState
 
 log = logging.getLogger("sandbox")
@@ -84,6 +84,7 @@ def create_app(config: SandboxConfig | None = None, state: SandboxState | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await worker.start()
+        resume_advances(state)  # a saved state may hold a clock caught mid-advance
         task = asyncio.create_task(ticker())
         try:
             yield

@@ -31,6 +31,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="X",
         help="advance every test clock X times faster than real time",
     )
+    parser.add_argument(
+        "--clock-advance-interval",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --clock-speed: real seconds between two advances of a clock (default 5)",
+    )
     parser.add_argument("--rate-limit", type=float, default=None, help="requests/second per key")
     parser.add_argument("--frozen-time", type=int, default=None, help="freeze the sandbox clock")
     parser.add_argument("--log-level", default="info")
@@ -42,6 +49,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         seed=args.seed,
         state_file=args.state,
         clock_speed=args.clock_speed,
+        clock_advance_interval=args.clock_advance_interval,
         rate_limit=args.rate_limit,
         frozen_time=args.frozen_time,
         public_url=f"http://{args.host}:{args.port}",

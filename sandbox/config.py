@@ -19,6 +19,9 @@ class SandboxConfig:
     frozen_time: int | None = None
     # Real-time multiplier for auto-advancing every ready test clock (None = off).
     clock_speed: float | None = None
+    # With clock_speed: real seconds between two advances of one clock (each advance sends
+    # test_helpers.test_clock.advancing then ready, as Stripe does).
+    clock_advance_interval: float = 5.0
     tick_interval: float = 1.0
     # Requests per second allowed per API key (None = unlimited).
     rate_limit: float | None = None

@@ -3,6 +3,12 @@
 Advancing a test clock runs every timer due on it up to the target time, in time order, with
 ``ctx.now()`` equal to each timer's time, and only then marks the clock ``ready``. The
 sandbox's own clock has timers too (clock ``None``); the app's ticker runs those.
+
+Every advance that anyone can observe — ``POST /v1/test_helpers/test_clocks/{id}/advance``
+and the ``--clock-speed`` ticker alike — goes through :func:`start_advance`, so it sends
+``test_helpers.test_clock.advancing`` and then ``ready`` exactly as Stripe does: a consumer
+learns a clock's time only from those events. :func:`advance_now` (silent, synchronous) is
+for building history before anyone listens (seeding).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sandbox.context import Ctx
-from sandbox.state import SandboxState
+from sandbox.state import Account, SandboxState
 from sandbox.timers import HANDLERS
 
 log = logging.getLogger("sandbox")
@@ -77,9 +83,39 @@ def finish_advance(state: SandboxState, account_id: str, clock_id: str, target: 
 
 
 def advance_now(state: SandboxState, account_id: str, clock_id: str, target: int) -> Obj:
-    """Advance synchronously (no advancing/ready events): the auto-advance ticker uses it."""
+    """Advance synchronously, without advancing/ready events: for seeding history only."""
     run_due(state, account_id, clock_id, target)
     return finish_advance(state, account_id, clock_id, target)
+
+
+def start_advance(ctx: Ctx, clock: Obj, target: int) -> Obj:
+    """Begin advancing ``clock`` to ``target`` as Stripe does: status ``advancing`` and its
+    event now, everything due run in the background, then ``ready`` and its event.
+
+    The caller has checked that the clock is ready and that ``target`` is later.
+    """
+    clock["status"] = "advancing"
+    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
+    ctx.store.save(clock)
+    ctx.emit("test_helpers.test_clock.advancing", clock)
+    spawn(advance_in_background(ctx.state, ctx.account.id, clock["id"], target))
+    return clock
+
+
+def resume_advances(state: SandboxState) -> int:
+    """Finish advances that were in flight when the state was saved (their task is gone)."""
+    resumed = 0
+    for account in state.accounts.values():
+        for clock in account.store.iter_newest("test_helpers.test_clock"):
+            target = (clock.get("status_details") or {}).get("advancing", {})
+            if clock["status"] == "advancing" and isinstance(target, dict) and target:
+                spawn(
+                    advance_in_background(
+                        state, account.id, clock["id"], int(target["target_frozen_time"])
+                    )
+                )
+                resumed += 1
+    return resumed
 
 
 async def advance_in_background(
@@ -105,16 +141,23 @@ def tick(state: SandboxState, elapsed: float) -> None:
     for account_id, clock_id in state.timers.clocks_with_timers():
         if clock_id is None:
             run_due(state, account_id, None, now)
-    speed = state.config.clock_speed
-    if not speed:
+    if state.config.clock_speed:
+        for account in list(state.accounts.values()):
+            for clock in list(account.store.iter_newest("test_helpers.test_clock")):
+                _auto_advance(state, account, clock, elapsed)
+
+
+def _auto_advance(state: SandboxState, account: Account, clock: Obj, elapsed: float) -> None:
+    """``--clock-speed``: a clock owes ``speed`` seconds of its time per real second, paid in
+    one ordinary advance at most every ``clock_advance_interval`` real seconds — a few events
+    per clock and minute, not one pair per tick. Time owed while it advances is kept."""
+    config = state.config
+    hidden = account.store.hidden_of(clock["id"])
+    owed = float(hidden.get("speed_owed", 0.0)) + elapsed * float(config.clock_speed or 0)
+    waited = float(hidden.get("speed_waited", 0.0)) + elapsed
+    step = int(owed)
+    if clock["status"] != "ready" or waited < config.clock_advance_interval or step < 1:
+        hidden["speed_owed"], hidden["speed_waited"] = owed, waited
         return
-    for account in list(state.accounts.values()):
-        for clock in list(account.store.iter_newest("test_helpers.test_clock")):
-            if clock["status"] != "ready":
-                continue
-            hidden = account.store.hidden_of(clock["id"])
-            carry = float(hidden.get("speed_carry", 0.0)) + elapsed * speed
-            step = int(carry)
-            hidden["speed_carry"] = carry - step
-            if step > 0:
-                advance_now(state, account.id, clock["id"], int(clock["frozen_time"]) + step)
+    hidden["speed_owed"], hidden["speed_waited"] = owed - step, 0.0
+    start_advance(Ctx(state, account), clock, int(clock["frozen_time"]) + step)

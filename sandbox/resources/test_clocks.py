@@ -10,7 +10,7 @@ from sandbox.lists import list_response
 from sandbox.objects import apply_changes
 from sandbox.resources.customers import live_customer
 from sandbox.routing import ApiRoute
-from sandbox.scheduler import advance_in_background, spawn
+from sandbox.scheduler import start_advance
 
 Obj = dict[str, Any]
 KIND = "test_helpers.test_clock"
@@ -69,11 +69,7 @@ def advance(ctx: Ctx) -> Obj:
             "frozen time.",
             param="frozen_time",
         )
-    clock["status"] = "advancing"
-    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
-    ctx.emit("test_helpers.test_clock.advancing", clock)
-    spawn(advance_in_background(ctx.state, ctx.account.id, clock["id"], target))
-    return clock
+    return start_advance(ctx, clock, target)
 
 
 def delete(ctx: Ctx) -> Obj:

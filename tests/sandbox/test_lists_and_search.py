@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import stripe
 
@@ -39,6 +41,8 @@ def test_pagination_newest_first(sb: RunningSandbox) -> None:
 
 
 def test_created_filters(sb: RunningSandbox) -> None:
+    # Freeze the sandbox clock: a wall-clock second ticking mid-test would split the batch.
+    sb.call(setattr, sb.state.clock, "frozen", int(time.time()))
     ids = _customers(sb, 5)
     client = sb.client()
     late = client.v1.customers.retrieve(ids[3]).created

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import stripe
 
 from sandbox.cli import config_from_args, parse_args
-from sandbox.testing import running_sandbox, running_sandbox_async
+from sandbox.testing import WebhookReceiver, running_sandbox, running_sandbox_async
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
@@ -40,7 +41,13 @@ def test_same_seed_same_ids() -> None:
 
 
 def test_clock_speed_moves_ready_test_clocks() -> None:
-    with running_sandbox(seed="fast", extensions=(), clock_speed=3600.0, tick_interval=0.05) as sb:
+    with running_sandbox(
+        seed="fast",
+        extensions=(),
+        clock_speed=3600.0,
+        tick_interval=0.05,
+        clock_advance_interval=0.2,
+    ) as sb:
         client = sb.client()
         clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_700_000_000})
         sb.wait_for(
@@ -49,6 +56,52 @@ def test_clock_speed_moves_ready_test_clocks() -> None:
                 >= 1_700_000_000 + 3600
             )
         )
+
+
+def test_clock_speed_advances_send_stripes_events(receiver: WebhookReceiver) -> None:
+    # A clock created before the endpoint existed is heard of by the first ready event after.
+    with running_sandbox(
+        seed="fast-events",
+        extensions=(),
+        clock_speed=3600.0,
+        tick_interval=0.05,
+        clock_advance_interval=0.3,
+    ) as sb:
+        client = sb.client()
+        clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_700_000_000})
+        endpoint = client.v1.webhook_endpoints.create(
+            params={"url": receiver.url, "enabled_events": ["*"]}
+        )
+
+        def ready_events() -> list[dict[str, Any]]:
+            return [e for e in receiver.events() if e["type"] == "test_helpers.test_clock.ready"]
+
+        sb.wait_for(lambda: len(ready_events()) >= 2, timeout=15)
+        for request in list(receiver.requests):
+            stripe.Webhook.construct_event(
+                request["body"], request["headers"]["Stripe-Signature"], endpoint.secret
+            )
+        times = [e["data"]["object"]["frozen_time"] for e in ready_events()]
+        assert times[0] > 1_700_000_000 and times[1] > times[0]
+        assert all(e["data"]["object"]["status"] == "ready" for e in ready_events())
+        statuses = [
+            e["type"].rsplit(".", 1)[1]
+            for e in receiver.events()
+            if e["type"].startswith("test_helpers.test_clock.")
+        ]
+        if statuses[0] == "ready":  # an advance that began before the endpoint existed
+            statuses = statuses[1:]
+        # advancing, then ready, for each advance: never two advances of a clock at once.
+        pairs = len(statuses) // 2
+        assert statuses[: 2 * pairs] == ["advancing", "ready"] * pairs and pairs >= 1
+        advancing = next(
+            e for e in receiver.events() if e["type"] == "test_helpers.test_clock.advancing"
+        )
+        details = advancing["data"]["object"]["status_details"]["advancing"]
+        assert details["target_frozen_time"] == times[0]
+        # The rate is bounded: one advance per clock per interval, not one per tick.
+        assert len(ready_events()) < 40
+        assert ready_events()[0]["data"]["object"]["id"] == clock.id
 
 
 def test_admin_endpoints() -> None:

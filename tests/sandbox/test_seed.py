@@ -153,7 +153,11 @@ def test_clock_speed_keeps_the_seeded_world_moving() -> None:
     # 2 days of test-clock time per real second, ticking often: the seeded clocks move on
     # through the ordinary advance, and the engine keeps billing.
     with running_sandbox(
-        seed="seed-speed", frozen_time=NOW, clock_speed=2 * DAY, tick_interval=0.02
+        seed="seed-speed",
+        frozen_time=NOW,
+        clock_speed=2 * DAY,
+        tick_interval=0.02,
+        clock_advance_interval=0.1,
     ) as sb:
         summary = sb.http.post("/_sandbox/seed", json={"scenario": "demo", "customers": 12}).json()
         business = summary["businesses"][0]
