@@ -15,6 +15,8 @@ from core import redact
 from core.settings import LOG_LEVELS, Settings, SettingsError
 from core.tenancy import current_workspace_id
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")
+
 request_id_var: ContextVar[str | None] = ContextVar("secondloop_request_id", default=None)
 
 
@@ -53,3 +55,11 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    # uvicorn's own logging config (if something in the process applied it) gives its loggers
+    # handlers and levels of their own: they would bypass this handler, and the redaction.
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+        logger.disabled = False

@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from core import hookspecs
+from core.settings import SettingsError
 
 ENTRY_POINT_GROUP = "secondloop"
 hookimpl = pluggy.HookimplMarker("secondloop")
@@ -126,7 +127,7 @@ def build_plugin_host(
     if enabled is not None:
         unknown = sorted(set(enabled) - available - {name for name, _ in extra_plugins})
         if unknown:
-            raise ValueError(
+            raise SettingsError(
                 f"SECONDLOOP_PLUGINS names unknown plugins: {', '.join(unknown)} "
                 f"(installed: {', '.join(sorted(available)) or 'none'})"
             )

@@ -16,6 +16,20 @@ DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"secondloop-dev-key-not-for-prod!
 STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_CONNECT_BASE = "https://connect.stripe.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The variables the fields above read; every other SECONDLOOP_* variable is a plugin's or a
+# core module's own option, kept in `Settings.extra`.
+CORE_VARIABLES = frozenset(
+    "SECONDLOOP_" + name
+    for name in (
+        "ENV", "DATABASE_URL", "BROKER_URL", "BROKER_QUEUE", "SECRET_KEY", "ENCRYPTION_KEYS",
+        "BASE_URL", "STRIPE_API_BASE", "STRIPE_CONNECT_BASE", "STRIPE_SECRET_KEY",
+        "STRIPE_CLIENT_ID", "STRIPE_CONNECT_WEBHOOK_SECRET", "SMTP_URL", "EMAIL_FROM",
+        "DEV_OUTBOX", "PLUGINS", "MAX_WEBHOOK_BODY", "LOG_LEVEL", "SWEEP_INTERVAL",
+        "WEBHOOK_SECRET_GRACE",
+    )
+)  # fmt: skip
+# An extra variable whose name holds one of these is masked by `masked()`.
+SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD")
 
 
 class SettingsError(ValueError):
@@ -69,66 +83,25 @@ class Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def validate(self) -> None:
-        """Raise SettingsError with every problem at once, so an operator fixes them in one go."""
-        problems: list[str] = []
-        if self.environment not in {"development", "test", "production"}:
-            problems.append("SECONDLOOP_ENV must be development, test or production")
-        if self.database_url.split("://", 1)[0] not in {"sqlite", "postgres", "asyncpg"}:
-            problems.append(
-                "SECONDLOOP_DATABASE_URL must start with sqlite://, postgres:// or asyncpg://"
-            )
-        if not (self.embedded_broker or self.broker_url.startswith(("redis://", "rediss://"))):
-            problems.append("SECONDLOOP_BROKER_URL must be memory:// or redis://…")
-        for name, url in (
-            ("SECONDLOOP_BASE_URL", self.base_url),
-            ("SECONDLOOP_STRIPE_API_BASE", self.stripe_api_base),
-            ("SECONDLOOP_STRIPE_CONNECT_BASE", self.stripe_connect_base),
-        ):
-            parts = urlsplit(url)
-            if parts.scheme not in {"http", "https"} or not parts.netloc:
-                problems.append(f"{name} must be an http(s) URL, got {url!r}")
-        if not self.encryption_keys:
-            problems.append("SECONDLOOP_ENCRYPTION_KEYS needs at least one key")
-        for index, key in enumerate(self.encryption_keys):
-            try:
-                raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
-            except ValueError:
-                raw = b""
-            if len(raw) != 32:
-                problems.append(
-                    f"SECONDLOOP_ENCRYPTION_KEYS entry {index + 1} must be 32 bytes, base64url "
-                    "(make one with: python -c 'import os,base64;"
-                    "print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
-                )
-        if not 0 <= self.webhook_secret_grace <= 30 * 24 * 3600:
-            problems.append("SECONDLOOP_WEBHOOK_SECRET_GRACE must be 0 to 2592000 seconds")
-        if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
-            problems.append("SECONDLOOP_SMTP_URL must start with smtp:// or smtps://")
-        if self.dev_outbox not in {"auto", "on", "off"}:
-            problems.append(
-                f"SECONDLOOP_DEV_OUTBOX must be auto, on or off, got {self.dev_outbox!r}"
-            )
-        if self.production:
-            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
-                problems.append("production needs SECONDLOOP_SECRET_KEY (32+ random characters)")
-            if DEV_ENCRYPTION_KEY in self.encryption_keys:
-                problems.append(
-                    "production needs SECONDLOOP_ENCRYPTION_KEYS (not the development key)"
-                )
-            if not self.base_url.startswith("https://"):
-                problems.append("production needs an https:// SECONDLOOP_BASE_URL")
-            if not self.smtp_url:
-                # Sign-in links would land in the outbox, which production does not show.
-                problems.append("production needs SECONDLOOP_SMTP_URL (sign-in links are emailed)")
-            if self.dev_outbox == "on":
-                problems.append(
-                    "production cannot show the dev outbox: unset SECONDLOOP_DEV_OUTBOX"
-                )
-        if problems:
-            raise SettingsError("Invalid configuration:\n  - " + "\n  - ".join(problems))
+        """Raise SettingsError with every problem at once, so an operator fixes them in one go.
+
+        What a development or test process can live with is in `warnings()` instead."""
+        from core.settings_checks import problems
+
+        found = problems(self)
+        if found:
+            raise SettingsError("Invalid configuration:\n  - " + "\n  - ".join(found))
+
+    def warnings(self) -> list[str]:
+        """What works but probably is not what the operator meant: `config check` prints these
+        and every process logs them at start-up."""
+        from core.settings_checks import warnings
+
+        return warnings(self)
 
     def masked(self) -> dict[str, str]:
-        """The effective settings for display, every secret masked."""
+        """The effective settings for display, every secret masked; then the other
+        `SECONDLOOP_*` variables (plugins' options), masked when their name says secret."""
         secret = {"secret_key", "stripe_secret_key", "stripe_connect_webhook_secret"}
         shown: dict[str, str] = {}
         for f in dataclasses.fields(self):
@@ -143,6 +116,12 @@ class Settings:
                 shown[f.name] = _mask_url_password(str(value))
             else:
                 shown[f.name] = "" if value is None else str(value)
+        for name, value in sorted(self.extra.items()):
+            if name in CORE_VARIABLES:
+                continue
+            key = name.removeprefix("SECONDLOOP_").lower()
+            secret_like = any(word in name.upper() for word in SECRET_WORDS)
+            shown[key] = _mask(value) if secret_like else _mask_url_password(value)
         return shown
 
     @classmethod
@@ -183,7 +162,7 @@ class Settings:
             stripe_connect_webhook_secret=get("STRIPE_CONNECT_WEBHOOK_SECRET", ""),
             smtp_url=get("SMTP_URL", ""),
             email_from=get("EMAIL_FROM", defaults.email_from),
-            dev_outbox=_ON_OFF.get(dev_outbox.lower(), dev_outbox),
+            dev_outbox=_ON_OFF.get(dev_outbox.lower(), dev_outbox.lower()),
             plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()) if plugins else None,
             max_webhook_body=max_body,
             log_level=get("LOG_LEVEL", defaults.log_level).upper(),
@@ -194,12 +173,9 @@ class Settings:
 
 
 # SECONDLOOP_DEV_OUTBOX spellings; anything else is kept as given and refused by validate().
-_ON_OFF = {"auto": "auto", "on": "on", "1": "on", "true": "on", "yes": "on"} | {
-    "off": "off",
-    "0": "off",
-    "false": "off",
-    "no": "off",
-}
+_ON_OFF = dict.fromkeys(("on", "1", "true", "yes"), "on") | dict.fromkeys(
+    ("off", "0", "false", "no"), "off"
+)
 
 
 def _mask(value: str) -> str:

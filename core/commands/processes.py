@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 
 import uvicorn
@@ -14,6 +15,15 @@ from core.app import Roles, create_app, create_runtime, running
 from core.contributions import CliCommand
 from core.logs import configure_logging
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_logging(settings: Settings) -> None:
+    """JSON logs, then what is suspicious in the (already validated) settings."""
+    configure_logging(settings)
+    for warning in settings.warnings():
+        log.warning("configuration: %s", warning)
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +36,8 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    configure_logging(settings)
-    runtime = create_runtime(settings)
+    runtime = create_runtime(settings)  # validates the settings and loads the plugins first
+    start_logging(settings)
     if not args.no_migrate:
         await db.migrate(settings, runtime.host)
         await db.close_db()
@@ -41,8 +51,8 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_until_signalled(settings: Settings, roles: Roles) -> int:
-    configure_logging(settings)
-    runtime = create_runtime(settings)
+    runtime = create_runtime(settings)  # validates the settings and loads the plugins first
+    start_logging(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

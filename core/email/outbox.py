@@ -11,7 +11,6 @@ client (a shared development box); `off` turns it off.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from starlette.responses import Response
 
 from core.models.email import OutboundEmail
 from core.settings import Settings
+from core.settings_checks import is_loopback
 from core.tenancy import unscoped, workspace_scope
 from core.web.auth import require_workspace
 from core.web.shell import shell_context
@@ -30,19 +30,6 @@ PAGE_SIZE = 100
 
 # Headers a reverse proxy adds: a forwarded request is not the developer's own browser.
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-
-
-def is_loopback(host: str | None) -> bool:
-    """`localhost`, `*.localhost`, 127.0.0.0/8 or ::1."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def dev_outbox_enabled(settings: Settings) -> bool:

@@ -37,10 +37,13 @@ def parse_limits(spec: str) -> tuple[Limit, ...]:
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         count, _, unit = part.partition("/")
         try:
-            limits.append(Limit(int(count), timedelta(seconds=_UNITS[unit.strip()[:1]])))
+            limit = Limit(int(count), timedelta(seconds=_UNITS[unit.strip()[:1]]))
+            if limit.count < 1:
+                raise ValueError("a limit of zero would hold every message forever")
+            limits.append(limit)
         except (KeyError, ValueError) as exc:
             raise SettingsError(
-                f"{SETTING}: {part!r} is not N/s, N/m, N/h or N/d (e.g. {DEFAULT})"
+                f"{SETTING}: {part!r} is not N/s, N/m, N/h or N/d with N ≥ 1 (e.g. {DEFAULT})"
             ) from exc
     return tuple(limits)
 

@@ -10,10 +10,11 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from core.email import send_email
-from core.email.outbox import dev_outbox_enabled, is_loopback
+from core.email.outbox import dev_outbox_enabled
 from core.models import Workspace
 from core.runtime import Runtime
 from core.settings import Settings, SettingsError
+from core.settings_checks import is_loopback
 
 
 @pytest.fixture

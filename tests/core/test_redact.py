@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -96,6 +97,21 @@ def test_redaction_is_idempotent() -> None:
     assert redact(once) == once
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging rewires the root and uvicorn loggers: put them back afterwards."""
+    from core.logs import UVICORN_LOGGERS
+
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in UVICORN_LOGGERS)]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    yield
+    for logger, handlers, level, propagate, disabled in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.disabled = disabled
+
+
 def _access_record(path: str) -> logging.LogRecord:
     return logging.LogRecord(
         "uvicorn.access",
@@ -115,7 +131,7 @@ def test_uvicorn_access_line_with_a_magic_link_is_redacted() -> None:
 
 
 def test_logging_config_redacts_every_logger_end_to_end(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, restore_logging: None
 ) -> None:
     """configure_logging (what `serve` uses, with uvicorn's log_config=None) writes JSON lines
     to stderr; a token in the access log, in our own logger and in a traceback never shows."""
@@ -128,21 +144,18 @@ def test_logging_config_redacts_every_logger_end_to_end(
 
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
+    # As after something in the process applied uvicorn's own logging config.
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(logging.StreamHandler(io.StringIO()))
+    access.propagate = False
+    access.setLevel(logging.WARNING)
+    configure_logging(Settings(log_level="INFO"))
+    logging.getLogger("uvicorn.access").handle(_access_record("/invite/inv_AbCdEfGhIjKlMnOpQrStUv"))
+    logging.getLogger("plugins.recovery.x").info("link %s", "https://x.test/r/eyJ3IjoxfQ.sig")
     try:
-        configure_logging(Settings(log_level="INFO"))
-        logging.getLogger("uvicorn.access").handle(
-            _access_record("/invite/inv_AbCdEfGhIjKlMnOpQrStUv")
-        )
-        logging.getLogger("plugins.recovery.x").info("link %s", "https://x.test/r/eyJ3IjoxfQ.sig")
-        try:
-            raise RuntimeError("failed on /u/eyJ3IjoxfQ.sig")
-        except RuntimeError:
-            logging.getLogger("core.y").exception("boom")
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
+        raise RuntimeError("failed on /u/eyJ3IjoxfQ.sig")
+    except RuntimeError:
+        logging.getLogger("core.y").exception("boom")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["logger"] for line in lines] == ["uvicorn.access", "plugins.recovery.x", "core.y"]
     text = stream.getvalue()
@@ -160,7 +173,9 @@ def test_a_bad_log_level_is_a_settings_error() -> None:
         configure_logging(Settings(log_level="LOUD"))
 
 
-async def test_a_real_uvicorn_access_log_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_real_uvicorn_access_log_is_redacted(
+    monkeypatch: pytest.MonkeyPatch, restore_logging: None
+) -> None:
     """The way `serve` runs uvicorn (log_config=None after configure_logging): request a magic
     link and an unsubscribe link over a socket, read the access log lines."""
     import asyncio
@@ -186,24 +201,18 @@ async def test_a_real_uvicorn_access_log_is_redacted(monkeypatch: pytest.MonkeyP
         port = probe.getsockname()[1]
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    try:
-        configure_logging(Settings(log_level="INFO"))
-        task = asyncio.create_task(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await client.get("/signin/sl_AbCdEfGhIjKlMnOpQrStUvWxYz012345")
-            await client.get("/u/eyJ3IjoxfQ.SiGnAtUrE")
-        server.should_exit = True
-        await task
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
+    configure_logging(Settings(log_level="INFO"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        await client.get("/signin/sl_AbCdEfGhIjKlMnOpQrStUvWxYz012345")
+        await client.get("/u/eyJ3IjoxfQ.SiGnAtUrE")
+    server.should_exit = True
+    await task
     text = stream.getvalue()
     assert "GET /signin/sl_[redacted] HTTP/1.1" in text and "GET /u/[redacted] HTTP/1.1" in text
     assert "AbCdEfGhIjKl" not in text and "SiGnAtUrE" not in text
