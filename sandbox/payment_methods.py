@@ -7,6 +7,7 @@ PaymentMethod; ``behaviour_of`` tells the billing engine how its card behaves wh
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.cards import CardBehaviour, card_for_number, card_for_token, luhn_ok
@@ -15,6 +16,23 @@ from sandbox.errors import card_error, invalid_request, resource_missing
 from sandbox.objects import apply_changes
 
 Obj = dict[str, Any]
+
+# Called with (ctx, payment method, customer it was attached to) when a payment method is
+# detached, before payment_method.detached: the billing engine clears the subscription and
+# invoice defaults that named it, as Stripe does.
+DetachHook = Callable[[Ctx, Obj, Obj], None]
+PAYMENT_METHOD_DETACHED: list[DetachHook] = []
+
+NOT_ATTACHED = (
+    "The customer does not have a payment method with the ID {pm}. The payment method must be "
+    "attached to the customer."
+)
+SPENT = (
+    "The provided PaymentMethod was previously used with a PaymentIntent without Customer "
+    "attachment, shared with a connected account without Customer attachment, or was detached "
+    "from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must "
+    "attach it to a Customer first."
+)
 
 
 def _fingerprint(account_id: str, number: str) -> str:
@@ -146,6 +164,7 @@ def set_behaviour(ctx: Ctx, pm_id: str, **changes: Any) -> CardBehaviour:
 
 def check_attachable(ctx: Ctx, pm: Obj, customer_id: str | None, param: str) -> None:
     """Raise what Stripe answers when ``pm`` cannot be attached (taken, or the card declines)."""
+    check_reusable(ctx, pm, param)  # Stripe: a detached method cannot be re-attached
     owner = pm.get("customer")
     if owner is not None and owner != customer_id:
         raise invalid_request(
@@ -176,6 +195,21 @@ def attach_payment_method(
     return pm
 
 
+def check_customer_payment_method(
+    ctx: Ctx, pm: Obj, customer_id: str, param: str = "payment_method"
+) -> None:
+    """Raise Stripe's 400 unless ``pm`` is attached to ``customer_id`` (a default payment
+    method, or what an invoice of the customer is paid with, must be)."""
+    if pm.get("customer") != customer_id:
+        raise invalid_request(NOT_ATTACHED.format(pm=pm["id"]), param=param)
+
+
+def check_reusable(ctx: Ctx, pm: Obj, param: str = "payment_method") -> None:
+    """Raise Stripe's 400 for a payment method that was detached and so cannot be charged."""
+    if pm.get("customer") is None and ctx.store.hidden.get(pm["id"], {}).get("detached"):
+        raise invalid_request(SPENT, param=param)
+
+
 def detach_payment_method(ctx: Ctx, pm: Obj) -> Obj:
     customer_id = pm.get("customer")
     if customer_id is None:
@@ -187,8 +221,11 @@ def detach_payment_method(ctx: Ctx, pm: Obj) -> Obj:
     customer = ctx.store.get(customer_id)
     ctx.use_customer(customer)
     previous = apply_changes(pm, {"customer": None})
+    ctx.store.hidden_of(pm["id"])["detached"] = True
     ctx.store.save(pm)
     if customer is not None:
+        for hook in PAYMENT_METHOD_DETACHED:
+            hook(ctx, pm, customer)
         settings = customer["invoice_settings"]
         if settings.get("default_payment_method") == pm["id"]:
             prev_c = apply_changes(

@@ -11,6 +11,11 @@ from sandbox.expand import register_expander
 from sandbox.forms import Params
 from sandbox.lists import all_of, eq, list_object, list_response, paginate
 from sandbox.objects import parse_metadata
+from sandbox.payment_methods import (
+    check_customer_payment_method,
+    check_reusable,
+    resolve_payment_method,
+)
 from sandbox.routing import ApiRoute
 from sandbox.search import field_getter, search_response
 
@@ -52,8 +57,13 @@ def update(ctx: Ctx) -> Obj:
         changes["auto_advance"] = p.bool("auto_advance")
     if "default_payment_method" in p:
         pm_id = p.nullable_str("default_payment_method")
-        if pm_id is not None and (ctx.store.get(pm_id) or {}).get("object") != "payment_method":
-            raise resource_missing("PaymentMethod", pm_id, "default_payment_method")
+        if pm_id is not None:
+            pm = ctx.store.get(pm_id)
+            if pm is None or pm.get("object") != "payment_method":
+                raise resource_missing("PaymentMethod", pm_id, "default_payment_method")
+            check_customer_payment_method(
+                ctx, pm, str(invoice["customer"]), "default_payment_method"
+            )
         changes["default_payment_method"] = pm_id
     if invoice["status"] in ("paid", "void", "uncollectible") and set(changes) - {
         "metadata",
@@ -104,9 +114,9 @@ def pay(ctx: Ctx) -> Obj:
     pm = None
     pm_ref = p.nullable_str("payment_method")
     if pm_ref is not None:
-        from sandbox.payment_methods import resolve_payment_method
-
         pm = resolve_payment_method(ctx, pm_ref)
+        check_reusable(ctx, pm)
+        check_customer_payment_method(ctx, pm, str(invoice["customer"]))
     elif collection.default_payment_method(ctx, invoice) is None:
         raise invalid_request(
             "There is no `default_payment_method` set on this Customer or Invoice. It's possible "

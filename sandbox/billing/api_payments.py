@@ -56,9 +56,10 @@ def create_intent(ctx: Ctx) -> Obj:
     pm = None
     pm_ref = p.nullable_str("payment_method")
     if pm_ref is not None:
-        from sandbox.payment_methods import resolve_payment_method
+        from sandbox.payment_methods import check_reusable, resolve_payment_method
 
         pm = resolve_payment_method(ctx, pm_ref)
+        check_reusable(ctx, pm)
     intent = payments.create_intent(
         ctx,
         amount=amount,
@@ -80,6 +81,9 @@ def _confirm(ctx: Ctx, intent: Obj, pm: Obj | None, off_session: bool) -> None:
             param="payment_method",
             code="payment_intent_unexpected_state",
         )
+    from sandbox.payment_methods import check_reusable
+
+    check_reusable(ctx, pm)
     result = payments.confirm(ctx, intent, pm, off_session=off_session)
     if not result.succeeded and not result.behaviour.requires_action:
         raise result.error(intent, pm)

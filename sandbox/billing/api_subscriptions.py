@@ -65,7 +65,10 @@ def update(ctx: Ctx) -> Obj:
         changes["cancel_at"] = p.int("cancel_at")
     if "default_payment_method" in p:
         changes["default_payment_method"] = payment_method_ref(
-            ctx, p.nullable_str("default_payment_method"), "default_payment_method"
+            ctx,
+            p.nullable_str("default_payment_method"),
+            "default_payment_method",
+            str(sub["customer"]),
         )
     if "description" in p:
         changes["description"] = p.nullable_str("description")

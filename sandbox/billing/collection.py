@@ -26,7 +26,8 @@ Obj = dict[str, Any]
 
 
 def default_payment_method(ctx: Ctx, invoice: Obj) -> Obj | None:
-    """Invoice's, then subscription's, then customer's default payment method."""
+    """Invoice's, then subscription's, then customer's default payment method — only one
+    still attached to the invoice's customer is ever charged (a detached card never is)."""
     candidates: list[Any] = [invoice.get("default_payment_method")]
     sub_id = invoices.subscription_of(invoice)
     sub = ctx.store.get(sub_id) if sub_id else None
@@ -38,7 +39,7 @@ def default_payment_method(ctx: Ctx, invoice: Obj) -> Obj | None:
         pm_id = candidate.get("id") if isinstance(candidate, dict) else candidate
         if isinstance(pm_id, str):
             pm = ctx.store.get(pm_id)
-            if pm is not None:
+            if pm is not None and pm.get("customer") == invoice.get("customer"):
                 return pm
     return None
 
@@ -191,6 +192,27 @@ def _other_open_invoices(ctx: Ctx, sub: Obj, paid: Obj) -> bool:
         ):
             return True
     return False
+
+
+def stop_automatic_collection(ctx: Ctx, customer_id: str) -> None:
+    """No more automatic attempts on the customer's invoices (its customer is going away):
+    open invoices lose ``next_payment_attempt`` and ``auto_advance``, drafts are not
+    finalised; each change is announced with ``invoice.updated``."""
+    account = ctx.account.id
+    for key in list(ctx.store.index_for("invoice", "customer", customer_id).keys):
+        invoice = ctx.store.objects[key[2]]
+        if invoice["status"] not in ("draft", "open"):
+            continue
+        for kind in ("retry", "exhausted", "finalize"):
+            ctx.state.timers.cancel(account, f"invoice.{kind}:{invoice['id']}")
+        changes = {"auto_advance": False, "next_payment_attempt": None}
+        if invoice["status"] == "draft":
+            changes["automatically_finalizes_at"] = None
+        previous = {k: invoice.get(k) for k, v in changes.items() if invoice.get(k) != v}
+        if previous:
+            invoice.update(changes)
+            ctx.store.save(invoice)
+            ctx.emit("invoice.updated", invoice, previous)
 
 
 @timer_handler("invoice.retry")

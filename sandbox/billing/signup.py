@@ -10,6 +10,7 @@ from sandbox.context import Ctx
 from sandbox.errors import invalid_request, resource_missing
 from sandbox.forms import Params
 from sandbox.objects import clone, parse_metadata
+from sandbox.payment_methods import check_customer_payment_method
 
 Obj = dict[str, Any]
 
@@ -47,12 +48,14 @@ def _price(ctx: Ctx, price_id: str, param: str) -> Obj:
     return price
 
 
-def payment_method_ref(ctx: Ctx, pm_id: str | None, param: str) -> str | None:
+def payment_method_ref(ctx: Ctx, pm_id: str | None, param: str, customer: str) -> str | None:
+    """A default payment method must exist and be attached to the customer (Stripe's 400)."""
     if pm_id is None:
         return None
     pm = ctx.store.get(pm_id)
     if pm is None or pm["object"] != "payment_method":
         raise resource_missing("PaymentMethod", pm_id, param)
+    check_customer_payment_method(ctx, pm, customer, param)
     return pm_id
 
 
@@ -166,7 +169,7 @@ def _build(
         "customer": customer["id"],
         "days_until_due": p.int("days_until_due") if collection_method == "send_invoice" else None,
         "default_payment_method": payment_method_ref(
-            ctx, p.nullable_str("default_payment_method"), "default_payment_method"
+            ctx, p.nullable_str("default_payment_method"), "default_payment_method", customer["id"]
         ),
         "default_source": None,
         "default_tax_rates": [],

@@ -16,6 +16,8 @@ from sandbox.billing.invoices import LineSpec
 from sandbox.billing.settings import DAY, settings_for
 from sandbox.errors import resource_missing
 from sandbox.objects import clone
+from sandbox.payment_methods import PAYMENT_METHOD_DETACHED
+from sandbox.resources.customers import CUSTOMER_DELETED
 from sandbox.store import register_index
 from sandbox.timers import Timer, timer_handler
 
@@ -193,6 +195,46 @@ def cancel(
     _stop_retries(ctx, sub)
     ctx.emit("customer.subscription.deleted", sub)
     return sub
+
+
+def _customer_deleted(ctx: Ctx, customer: Obj) -> None:
+    """Stripe cancels a deleted customer's subscriptions at once and stops collecting."""
+    index = ctx.store.index_for("subscription", "customer", str(customer["id"]))
+    for key in list(index.keys):
+        cancel(ctx, ctx.store.objects[key[2]], reason="cancellation_requested")
+    collection.stop_automatic_collection(ctx, str(customer["id"]))
+
+
+CUSTOMER_DELETED.append(_customer_deleted)
+
+
+def _ref(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _payment_method_detached(ctx: Ctx, pm: Obj, customer: Obj) -> None:
+    """A detached card is nobody's default any more: Stripe clears the subscriptions' and
+    the unpaid invoices' ``default_payment_method`` that named it."""
+    store = ctx.store
+    for key in list(store.index_for("subscription", "customer", str(customer["id"])).keys):
+        sub = store.objects[key[2]]
+        if _ref(sub.get("default_payment_method")) == pm["id"]:
+            previous = {"default_payment_method": sub["default_payment_method"]}
+            sub["default_payment_method"] = None
+            store.save(sub)
+            ctx.emit("customer.subscription.updated", sub, previous)
+    for key in list(store.index_for("invoice", "customer", str(customer["id"])).keys):
+        invoice = store.objects[key[2]]
+        if invoice["status"] in ("draft", "open") and (
+            _ref(invoice.get("default_payment_method")) == pm["id"]
+        ):
+            previous = {"default_payment_method": invoice["default_payment_method"]}
+            invoice["default_payment_method"] = None
+            store.save(invoice)
+            ctx.emit("invoice.updated", invoice, previous)
+
+
+PAYMENT_METHOD_DETACHED.append(_payment_method_detached)
 
 
 def _stop_retries(ctx: Ctx, sub: Obj) -> None:

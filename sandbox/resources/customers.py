@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.context import Ctx
@@ -41,6 +42,11 @@ CREATE_PARAMS = (*_COMMON, "payment_method", "test_clock", "tax", "tax_id_data",
 UPDATE_PARAMS = (*_COMMON, "default_source", "tax", "source")
 
 SEARCH_FIELDS = {name: field_getter(name) for name in ("email", "name", "phone", "created")}
+
+# Called with (ctx on the customer's clock, customer) just before a customer is deleted, so
+# an extension can end what hangs on it (the billing engine cancels its subscriptions).
+CustomerHook = Callable[[Ctx, Obj], None]
+CUSTOMER_DELETED: list[CustomerHook] = []
 
 
 def _invoice_prefix(ctx: Ctx) -> str:
@@ -225,11 +231,19 @@ def update(ctx: Ctx) -> Obj:
     return customer
 
 
-def delete(ctx: Ctx) -> Obj:
-    customer = live_customer(ctx, ctx.path["id"], "id")
+def delete_customer(ctx: Ctx, customer: Obj) -> None:
+    """Delete as Stripe does: what depends on the customer ends first (its subscriptions are
+    canceled at once), then ``customer.deleted``."""
     ctx.use_customer(customer)
+    for hook in CUSTOMER_DELETED:
+        hook(ctx, customer)
     ctx.store.delete(customer["id"])
     ctx.emit("customer.deleted", customer)
+
+
+def delete(ctx: Ctx) -> Obj:
+    customer = live_customer(ctx, ctx.path["id"], "id")
+    delete_customer(ctx, customer)
     return {"id": customer["id"], "object": "customer", "deleted": True}
 
 

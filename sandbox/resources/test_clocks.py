@@ -8,7 +8,7 @@ from sandbox.context import Ctx
 from sandbox.errors import invalid_request
 from sandbox.lists import list_response
 from sandbox.objects import apply_changes
-from sandbox.resources.customers import live_customer
+from sandbox.resources.customers import delete_customer, live_customer
 from sandbox.routing import ApiRoute
 from sandbox.scheduler import start_advance
 
@@ -76,9 +76,8 @@ def delete(ctx: Ctx) -> Obj:
     clock = _clock(ctx)
     store = ctx.store
     for key in list(store.index_for("customer", "test_clock", clock["id"]).keys):
-        customer = store.objects[key[2]]
-        store.delete(customer["id"])
-        ctx.emit("customer.deleted", customer)
+        delete_customer(ctx, store.objects[key[2]])
+    ctx.use_clock(None)  # the clock's own deletion happens in the sandbox's time
     ctx.state.timers.drop_clock(ctx.account.id, clock["id"])
     store.delete(clock["id"])
     ctx.emit("test_helpers.test_clock.deleted", clock)
