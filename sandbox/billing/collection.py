@@ -83,7 +83,6 @@ def _record_failure(
     hidden = ctx.store.hidden_of(invoice["id"])
     settings = settings_for(ctx.store.hidden)
     first = int(hidden.setdefault("first_failure_at", now))
-    decline = result.behaviour.decline_code if result else None
     if automatic:
         if hidden.pop("retry_pending", False):
             hidden["retries_done"] = int(hidden.get("retries_done", 0)) + 1
@@ -95,7 +94,7 @@ def _record_failure(
         if (
             invoice["billing_reason"] != "subscription_create"
             and result is not None
-            and retryable(decline)
+            and will_retry(result)
             and done < len(offsets)
         ):
             next_at = max(first + offsets[done], now + 60)
@@ -133,6 +132,16 @@ def _record_failure(
     if result is not None and result.behaviour.requires_action:
         ctx.emit("invoice.payment_action_required", invoice)
     _after_failed(ctx, invoice)
+
+
+def will_retry(result: Attempt) -> bool:
+    """Whether the automatic schedule tries this failure again: not a decline code Smart
+    Retries never retries, not a charge whose outcome says ``do_not_try_again`` (fraudulent,
+    lost, stolen cards), and not one Radar blocked."""
+    outcome = result.charge.get("outcome") or {}
+    if outcome.get("type") == "blocked" or outcome.get("advice_code") == "do_not_try_again":
+        return False
+    return retryable(result.behaviour.decline_code)
 
 
 def _set_delinquent(ctx: Ctx, customer_id: str, delinquent: bool) -> None:

@@ -88,6 +88,35 @@ def test_codes_smart_retries_never_retries_are_not_retried(s: Scenario, decline_
     assert len(s.events("invoice.payment_failed")) == 1
 
 
+@pytest.mark.parametrize(
+    ("behaviour", "outcome_type"),
+    [
+        # An issuer decline whose advice is do_not_try_again (the code alone is retryable).
+        ({"outcome": "decline", "decline_code": "fraudulent"}, "issuer_declined"),
+        # Radar blocked it before the network saw it (highest_risk_level).
+        ({"outcome": "blocked", "decline_code": "fraudulent"}, "blocked"),
+    ],
+)
+def test_outcomes_that_say_do_not_try_again_are_not_retried(
+    s: Scenario, behaviour: dict, outcome_type: str
+) -> None:
+    clock = s.clock(T0)
+    customer, pm = s.customer(clock)
+    s.subscribe(customer, s.price(2500))
+    s.sb.http.post(
+        f"/_sandbox/payment_methods/{pm}/behaviour", json={**behaviour, "code": "card_declined"}
+    ).raise_for_status()
+    s.advance(clock, days=31, seconds=3700)
+    failure = s.events("invoice.payment_failed")[-1]["data"]["object"]
+    charge = s.get("/v1/charges", customer=customer)["data"][0]
+    assert charge["outcome"]["type"] == outcome_type
+    assert charge["outcome"]["advice_code"] == "do_not_try_again"
+    assert failure["next_payment_attempt"] is None
+    s.advance(clock, days=20)
+    assert s.get(f"/v1/invoices/{failure['id']}")["attempt_count"] == 1
+    assert len(s.events("invoice.payment_failed")) == 1
+
+
 def test_retryable_code_is_retried(s: Scenario) -> None:
     _clock, _customer, s, _sub = _failing_renewal(s, "do_not_honor")
     failure = s.events("invoice.payment_failed")[-1]["data"]["object"]
