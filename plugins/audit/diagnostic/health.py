@@ -16,6 +16,7 @@ from plugins.audit.diagnostic.money import add
 from plugins.audit.diagnostic.reader import Record
 
 BILLING = ("active", "past_due")
+LIVE = ("active", "trialing", "past_due", "unpaid")
 # Stripe's recommended default: 8 attempts over 2 weeks; its minimum useful schedule has 4.
 SHORT_SCHEDULE = 4
 
@@ -87,6 +88,11 @@ def analyse(
         if sub["status"] == "past_due" and sub_id not in retrying
     )
     no_email = sum(1 for customer in customers.values() if not customer["email"])
+    emailed = sum(
+        1
+        for sub in subscriptions.values()
+        if sub["status"] in LIVE and sub.get("collection_method") == "send_invoice"
+    )
     retries = _retries(invoices, failed)
     return {
         "mrr": dict(sorted(mrr.items())),
@@ -96,12 +102,15 @@ def analyse(
         "customers": len(customers),
         "customers_without_email": no_email,
         "past_due_without_retry": stale,
+        "send_invoice_subscriptions": emailed,
         "retries": retries,
-        "findings": _findings(stale, states["unpaid"]["count"], no_email, retries),
+        "findings": _findings(stale, states["unpaid"]["count"], no_email, emailed, retries),
     }
 
 
-def _findings(stale: int, unpaid: int, no_email: int, retries: Mapping[str, Any]) -> list[Any]:
+def _findings(
+    stale: int, unpaid: int, no_email: int, emailed: int, retries: Mapping[str, Any]
+) -> list[Any]:
     found = []
     if retries["inferred"] == "off":
         found.append(
@@ -152,14 +161,19 @@ def _findings(stale: int, unpaid: int, no_email: int, retries: Mapping[str, Any]
                 f"{no_email} customer(s) have no email address: nobody can ask them to fix a card.",
             )
         )
-    found.append(
-        _finding(
-            "customer_emails_unknown",
-            "info",
-            0,
-            "Whether Stripe also emails customers about failed payments is a Dashboard setting "
-            "the API does not show: turn Stripe's failed-payment emails off when SecondLoop "
-            "sends its own.",
+    if emailed:
+        # What can be read: Stripe emails these invoices (and its reminders) itself. Whether it
+        # also emails card customers when a payment fails is a Dashboard setting the API does
+        # not show, so no finding claims to know it (the run page says so).
+        found.append(
+            _finding(
+                "stripe_emails_invoices",
+                "info",
+                emailed,
+                f"{emailed} live subscription(s) are billed by invoices Stripe emails to the "
+                "customer (collection method send_invoice): Stripe already sends these "
+                "customers the invoice and its reminders, so a SecondLoop email would be a "
+                "second one about the same bill.",
+            )
         )
-    )
     return found

@@ -1,8 +1,10 @@
-"""What the audit lists from Stripe, and the compact record kept of each object.
+"""What the audit lists from Stripe, in what order, and with which parameters.
 
-Records are small JSON-able dicts so a run's checkpoint can hold them: a resumed run picks up
-each list at its cursor and the records, keyed by object id, can never be counted twice.
 One list call per 100 objects: related objects come with `expand[]`, never one call each.
+The lists come in three waves: the test clocks; then everything that does not depend on the
+audit window (customers, subscriptions and disputes, the first two also once per clock); and
+once the customers tell which clocks they live on, and so the reference time, the invoices
+and charges of the window.
 """
 
 from __future__ import annotations
@@ -10,115 +12,57 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.audit.diagnostic.money import subscription_mrr
 from plugins.audit.diagnostic.reader import Record, Stream
+from plugins.audit.diagnostic.records import (
+    reduce_charge,
+    reduce_clock,
+    reduce_customer,
+    reduce_dispute,
+    reduce_invoice,
+    reduce_subscription,
+)
 
 CLOCKS = "clocks"
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return str(value["id"]) if value.get("id") else None
-    return str(value) if value else None
-
-
-def reduce_clock(obj: Mapping[str, Any]) -> Record:
-    return {"frozen_time": int(obj["frozen_time"]), "status": obj.get("status")}
-
-
-def _card_exp(pm: Any) -> list[int] | None:
-    if not isinstance(pm, dict):
-        return None
-    card = pm.get("card") or {}
-    if card.get("exp_month") and card.get("exp_year"):
-        return [int(card["exp_month"]), int(card["exp_year"])]
-    return None
-
-
-def reduce_subscription(obj: Mapping[str, Any]) -> Record:
-    customer = obj.get("customer")
-    # The card Stripe charges: the subscription's default, else the customer's invoice default.
-    pm = obj.get("default_payment_method")
-    if not isinstance(pm, dict) and isinstance(customer, dict):
-        pm = (customer.get("invoice_settings") or {}).get("default_payment_method")
-    currency, mrr = subscription_mrr(obj)
-    details = obj.get("cancellation_details") or {}
-    return {
-        "status": obj["status"],
-        "customer": _id(customer),
-        "created": obj.get("created"),
-        "canceled_at": obj.get("canceled_at"),
-        "ended_at": obj.get("ended_at"),
-        "cancel_reason": details.get("reason"),
-        "currency": currency,
-        "mrr": mrr,
-        "card_exp": _card_exp(pm),
-        "latest_invoice": _id(obj.get("latest_invoice")),
-    }
-
-
-def reduce_customer(obj: Mapping[str, Any]) -> Record:
-    return {"email": bool(obj.get("email")), "delinquent": bool(obj.get("delinquent"))}
-
-
-def reduce_invoice(obj: Mapping[str, Any]) -> Record | None:
-    if obj.get("status") == "draft":
-        return None  # never attempted: nothing to learn about collection
-    parent = obj.get("parent") or {}
-    subscription = (parent.get("subscription_details") or {}).get("subscription")
-    intents = []
-    for payment in (obj.get("payments") or {}).get("data") or []:
-        intent = _id((payment.get("payment") or {}).get("payment_intent"))
-        if intent:
-            intents.append(intent)
-    return {
-        "status": obj["status"],
-        "currency": obj["currency"],
-        "amount_due": int(obj.get("amount_due") or 0),
-        "amount_paid": int(obj.get("amount_paid") or 0),
-        "amount_remaining": int(obj.get("amount_remaining") or 0),
-        "created": int(obj["created"]),
-        "attempt_count": int(obj.get("attempt_count") or 0),
-        "next_payment_attempt": obj.get("next_payment_attempt"),
-        "subscription": _id(subscription),
-        "customer": _id(obj.get("customer")),
-        "billing_reason": obj.get("billing_reason"),
-        "intents": intents,
-    }
-
-
-def reduce_charge(obj: Mapping[str, Any]) -> Record | None:
-    intent = _id(obj.get("payment_intent"))
-    if intent is None:
-        return None
-    outcome = obj.get("outcome") or {}
-    return {
-        "intent": intent,
-        "status": obj.get("status"),
-        "created": int(obj["created"]),
-        "decline": outcome.get("reason") or obj.get("failure_code"),
-        "payment_method": _id(obj.get("payment_method")),
-    }
-
-
-def reduce_dispute(obj: Mapping[str, Any]) -> Record:
-    evidence = obj.get("evidence_details") or {}
-    return {
-        "status": obj["status"],
-        "amount": int(obj.get("amount") or 0),
-        "currency": obj.get("currency"),
-        "created": int(obj["created"]),
-        "due_by": evidence.get("due_by"),
-        "reason": obj.get("reason"),
-        "charge": _id(obj.get("charge")),
-    }
+CUSTOMERS = "customers"
+SLICES = 4
+_SUBSCRIPTION_PARAMS = {
+    "status": "all",
+    "expand": [
+        "data.default_payment_method",
+        "data.customer.invoice_settings.default_payment_method",
+    ],
+}
 
 
 def clock_stream() -> Stream:
     return Stream(CLOCKS, "test_helpers/test_clocks", {}, reduce_clock)
 
 
-def time_slices(since: int, reference: int, count: int) -> list[dict[str, int]]:
+def account_streams(clock_ids: list[str]) -> list[Stream]:
+    """The lists read whatever the window. Customers and subscriptions on a test clock
+    appear only when their clock is named (as on Stripe), so those two are read once per
+    clock too."""
+    streams = [
+        Stream("disputes", "disputes", {}, reduce_dispute),
+        Stream("subscriptions", "subscriptions", _SUBSCRIPTION_PARAMS, reduce_subscription),
+        Stream(CUSTOMERS, "customers", {}, reduce_customer),
+    ]
+    for clock in clock_ids:
+        streams.append(
+            Stream(
+                f"subscriptions:{clock}",
+                "subscriptions",
+                {**_SUBSCRIPTION_PARAMS, "test_clock": clock},
+                reduce_subscription,
+            )
+        )
+        streams.append(
+            Stream(f"{CUSTOMERS}:{clock}", "customers", {"test_clock": clock}, reduce_customer)
+        )
+    return streams
+
+
+def time_slices(since: int, reference: int, count: int = SLICES) -> list[dict[str, int]]:
     """`created` filters cutting the window into `count` parts read in parallel: a cursor
     list is sequential, so one list of 200 pages would otherwise take 200 round trips in a
     row. The last part has no upper bound (nothing is created after "now" anyway)."""
@@ -130,49 +74,31 @@ def time_slices(since: int, reference: int, count: int) -> list[dict[str, int]]:
     ]
 
 
-def data_streams(
-    clock_ids: list[str], since: int, reference: int | None = None, slices: int = 4
-) -> list[Stream]:
-    """Every list after the clocks. Customers and subscriptions on a test clock appear only
-    when their clock is named (as on Stripe), so those two are read once per clock too.
-    Invoices and charges, the long lists, are read in `slices` time slices at once."""
-    sub_params = {
-        "status": "all",
-        "expand": [
-            "data.default_payment_method",
-            "data.customer.invoice_settings.default_payment_method",
-        ],
-    }
-    windows = time_slices(since, reference if reference is not None else since, slices)
+def window_streams(since: int, reference: int, slices: int = SLICES) -> list[Stream]:
+    """Invoices and charges created in the window, the long lists, in `slices` at once."""
     streams = []
-    for index, created in enumerate(windows):
-        streams.append(
-            Stream(
-                f"invoices:{index}",
-                "invoices",
-                {"created": created, "expand": ["data.payments"]},
-                reduce_invoice,
-            )
-        )
+    for index, created in enumerate(time_slices(since, reference, slices)):
+        params = {"created": created, "expand": ["data.payments"]}
+        streams.append(Stream(f"invoices:{index}", "invoices", params, reduce_invoice))
         streams.append(Stream(f"charges:{index}", "charges", {"created": created}, reduce_charge))
-    streams += [
-        Stream("disputes", "disputes", {}, reduce_dispute),
-        Stream("subscriptions", "subscriptions", sub_params, reduce_subscription),
-        Stream("customers", "customers", {}, reduce_customer),
-    ]
-    for clock in clock_ids:
-        streams.append(
-            Stream(
-                f"subscriptions:{clock}",
-                "subscriptions",
-                {**sub_params, "test_clock": clock},
-                reduce_subscription,
-            )
-        )
-        streams.append(
-            Stream(f"customers:{clock}", "customers", {"test_clock": clock}, reduce_customer)
-        )
     return streams
+
+
+def planned_keys(clock_ids: list[str], slices: int = SLICES) -> list[str]:
+    """Every list a run reads, known as soon as the clocks are (for the progress bar)."""
+    window = [f"{kind}:{index}" for index in range(slices) for kind in ("invoices", "charges")]
+    return [CLOCKS, *(s.key for s in account_streams(clock_ids)), *window]
+
+
+def lived_on_clocks(states: Mapping[str, Any]) -> list[str]:
+    """Clocks that at least one customer lives on: only their time is the account's "now" (a
+    stray clock with nobody on it says nothing about the account)."""
+    prefix = f"{CUSTOMERS}:"
+    return sorted(
+        key.removeprefix(prefix)
+        for key, state in states.items()
+        if key.startswith(prefix) and state.records
+    )
 
 
 def merged(states: Mapping[str, Any], prefix: str) -> dict[str, Record]:

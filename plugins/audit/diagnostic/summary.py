@@ -62,4 +62,9 @@ def summarise(results: Mapping[str, Any]) -> list[str]:
         f"Monthly recurring revenue is {fmt(health['mrr'])}; {churn['count']} subscription(s) "
         f"ended after failed payment in the period ({fmt(churn['mrr'])} a month)."
     )
+    if not results.get("test_clocks_readable", True):
+        lines.append(
+            "The key may not read test clocks (Test clocks: Read), so customers on test clocks "
+            "were not counted; a live-mode account has none."
+        )
     return lines

@@ -11,6 +11,7 @@ import pytest
 from core.settings import Settings
 from sandbox.seed import seed_scenario
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.plugins.audit.seed import add_corner_cases, add_stray_clock
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,8 +24,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[tuple[RunningSandbox, Any]]:
+    """The two demo businesses with the corner cases of tests/plugins/audit/seed.py added,
+    the first in USD and EUR, the second in EUR and GBP; the first also has a stray clock."""
     with running_sandbox(seed="audit-tests") as sb:
         summary = sb.call(lambda: seed_scenario(sb.state, "demo", customers=60))
+        for business, currency in zip(summary.businesses, ("eur", "gbp"), strict=True):
+            add_corner_cases(sb, business, currency, tag=currency)
+        add_stray_clock(sb, summary.businesses[0])
         yield sb, summary
 
 

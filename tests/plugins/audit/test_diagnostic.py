@@ -17,7 +17,7 @@ from plugins.audit.diagnostic.reader import StripeReader
 from sandbox.seed import seed_scenario
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.plugins.audit.conftest import snapshot
-from tests.plugins.audit.truth import of_type, truth
+from tests.plugins.audit.truth import findings, of_type, truth
 
 
 def _pages(n: int) -> int:
@@ -64,51 +64,56 @@ async def test_every_figure_equals_a_direct_computation(seeded: Any, index: int)
     results = await run_diagnostic(reader, now=int(time.time()))
     objects = snapshot(sb, business.account)
     t = truth(objects)
+    assert_not_trivial(t)
 
-    assert results["reference_time"] == t["reference"]
-    failed = results["failed_invoices"]
-    assert t["failed"]["count"] > 0 and len(t["failed"]["fates"]) >= 2  # the seed is not trivial
-    assert t["failed"]["lost"] and t["failed"]["recoverable"] and t["failed"]["mrr_exposed"]
-    assert failed["count"] == t["failed"]["count"]
-    assert failed["amount"] == t["failed"]["amount"]
-    assert {k: v["count"] for k, v in failed["by_fate"].items() if v["count"]} == dict(
-        t["failed"]["fates"]
-    )
-    assert {k: v["count"] for k, v in failed["by_category"].items()} == dict(
-        t["failed"]["categories"]
-    )
-    assert failed["recovered_by_retries"]["count"] == t["failed"]["retries"]
-    assert failed["recovered_by_customer"]["count"] == t["failed"]["customer"]
-    assert failed["subscriptions_exposed"] == len(t["failed"]["exposed"])
-    assert failed["mrr_exposed"] == t["failed"]["mrr_exposed"]
-    assert failed["by_decline_code"] == dict(t["failed"]["codes"])
-    assert failed["lost"]["amount"] == t["failed"]["lost"]
-    assert failed["recoverable"]["amount"] == t["failed"]["recoverable"]
-    assert failed["in_retry"]["count"] == t["failed"]["in_retry"]
-    assert len(failed["invoices"]) == failed["count"]
-
-    health = results["health"]
-    assert health["mrr"] == t["health"]["mrr"]
-    assert health["active"]["count"] == t["health"]["active"]
-    assert health["past_due"]["count"] == t["health"]["past_due"]
-    assert health["involuntary_churn"]["count"] == t["health"]["churn"]
-    assert health["involuntary_churn"]["mrr"] == t["health"]["churn_mrr"]
-    assert health["customers_without_email"] == t["health"]["no_email"]
-
+    assert (results["reference_time"], results["since"]) == (t["reference"], t["since"])
+    assert results["invoices_in_period"] == t["invoices_in_period"]
+    assert results["failed_invoices"] == t["failed_invoices"]
     cards = results["expiring_cards"]
-    for row in cards["months"]:
-        year, month = (int(x) for x in row["month"].split("-"))
-        assert row["count"] == t["expiring"].get((year, month), 0), row["month"]
-
-    disputes = results["disputes"]
-    assert disputes["open"]["count"] == t["open_disputes"]
-    assert sum(disputes["open"]["amount"].values()) == t["open_dispute_amount"]
-    assert disputes["period"]["won"] == t["won"]
-    assert disputes["period"]["lost"] == t["lost"]
+    assert {k: v for k, v in cards.items() if k != "advisory"} == t["expiring_cards"]
+    assert (cards["advisory"] is not None) == (cards["expired_not_refreshed"]["count"] > 0)
+    assert results["disputes"] == t["disputes"]
+    health = results["health"]
+    assert {k: v for k, v in health.items() if k != "findings"} == t["health"]
+    assert [(f["code"], f["severity"], f["count"]) for f in health["findings"]] == findings(
+        t["health"]
+    )
 
     # The minimum is one call per page of 100; nothing is fetched object by object.
     assert reader.calls == minimum_calls(objects, t["since"], t["reference"])
     assert results["summary"] and all(isinstance(line, str) for line in results["summary"])
+
+
+def assert_not_trivial(t: dict[str, Any]) -> None:
+    """The seed holds every case the figures distinguish (tests/plugins/audit/seed.py)."""
+    failed, cards, disputes, health = (
+        t[k] for k in ("failed_invoices", "expiring_cards", "disputes", "health")
+    )
+    assert all(bucket["count"] for bucket in failed["by_fate"].values()), failed["by_fate"]
+    assert len(failed["by_category"]) >= 2 and failed["max_attempt_count"] >= 2
+    assert failed["lost"]["count"] and failed["recoverable"]["count"] and failed["mrr_exposed"]
+    assert failed["recovered_by_retries"]["count"] + failed["recovered_by_customer"]["count"]
+    assert cards["without_card"] and cards["count"]
+    assert disputes["needs_response"] and disputes["nearest_deadlines"]
+    assert disputes["win_rate"] is not None
+    assert health["trialing"]["count"] and health["unpaid"]["count"]
+    assert health["past_due_without_retry"] and health["customers_without_email"]
+    assert health["send_invoice_subscriptions"]
+    assert len(health["mrr"]) == 2  # two currencies
+
+
+async def test_a_clock_nobody_lives_on_does_not_move_the_window(seeded: Any) -> None:
+    sb, summary = seeded
+    business = summary.businesses[0]  # the seed gave it a stray clock, 40 days ahead
+    results = await run_diagnostic(
+        StripeReader(sb.client(business.read_only_key), rate=1000), now=0
+    )
+    clocks = {
+        c["id"]: c["frozen_time"]
+        for c in of_type(snapshot(sb, business.account), "test_helpers.test_clock")
+    }
+    assert len(results["test_clocks"]) == len(clocks) == 2
+    assert results["reference_time"] == clocks[business.test_clock] < max(clocks.values())
 
 
 async def test_rate_limits_are_survived(seeded: Any) -> None:
@@ -203,5 +208,8 @@ async def test_a_standalone_business_is_not_reachable_through_the_platform(seede
     reader = StripeReader(
         sb.client(sb.platform_key), {"stripe_account": summary.businesses[1].account}, rate=1000
     )
-    with pytest.raises(stripe.PermissionError, match="does not have access to account"):
+    # The test clocks' refusal reads as "no clocks" (an optional permission); the next lists
+    # are refused too, and that fails the run.
+    with pytest.raises(ExceptionGroup) as refused:
         await run_diagnostic(reader, now=0)
+    assert refused.group_contains(stripe.PermissionError, match="does not have access to account")

@@ -153,3 +153,29 @@ def test_retry_settings_are_inferred_from_attempts() -> None:
     assert _retries({}, {"invoices": [row(2), row(1)]})["inferred"] == "short"
     assert _retries({}, {"invoices": [row(5), row(2, "paid_later")]})["inferred"] == "on"
     assert _retries({}, {"invoices": [row(1, scheduled=True)]})["inferred"] == "on"
+
+
+def test_progress_counts_every_planned_list_from_the_start() -> None:
+    from plugins.audit.diagnostic import progress_of
+    from plugins.audit.diagnostic.streams import planned_keys
+
+    before = progress_of({})
+    assert sum(row["lists"] for row in before.values()) == len(planned_keys([]))
+    assert not any(row["done"] or row["lists_done"] for row in before.values())
+    one_slice = {"pages": 2, "done": True, "records": {"in_1": {}, "in_2": {}}}
+    checkpoint = {
+        "lists": planned_keys(["clock_a"]),
+        "streams": {"clocks": {"pages": 1, "done": True}, "invoices:0": one_slice},
+    }
+    progress = progress_of(checkpoint)
+    # One slice of four finished: the invoices are not done, and the total did not grow.
+    assert progress["invoices"] == {
+        "pages": 2,
+        "objects": 2,
+        "lists": 4,
+        "lists_done": 1,
+        "done": False,
+    }
+    assert progress["customers"]["lists"] == 2  # off-clock and clock_a
+    assert progress["clocks"]["done"]
+    assert sum(row["lists"] for row in progress.values()) == len(planned_keys(["clock_a"]))
