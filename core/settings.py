@@ -113,7 +113,7 @@ class Settings:
             elif f.name == "encryption_keys":
                 shown[f.name] = ", ".join(_mask(k) for k in value)
             elif f.name in {"database_url", "broker_url", "smtp_url"}:
-                shown[f.name] = _mask_url_password(str(value))
+                shown[f.name] = mask_url_password(str(value))
             else:
                 shown[f.name] = "" if value is None else str(value)
         for name, value in sorted(self.extra.items()):
@@ -121,7 +121,7 @@ class Settings:
                 continue
             key = name.removeprefix("SECONDLOOP_").lower()
             secret_like = any(word in name.upper() for word in SECRET_WORDS)
-            shown[key] = _mask(value) if secret_like else _mask_url_password(value)
+            shown[key] = _mask(value) if secret_like else mask_url_password(value)
         return shown
 
     @classmethod
@@ -184,7 +184,8 @@ def _mask(value: str) -> str:
     return value[:4] + "…" + "*" * 6 if len(value) > 8 else "*" * 6
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
+    """`url` with its password, if any, replaced by asterisks (for messages and display)."""
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":******@", 1)

@@ -9,11 +9,13 @@ import logging
 import signal
 
 import uvicorn
+from tortoise import connections
 
 from core import db
 from core.app import Roles, create_app, create_runtime, running
 from core.contributions import CliCommand
 from core.logs import configure_logging
+from core.runtime import Runtime
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,16 @@ def start_logging(settings: Settings) -> None:
     configure_logging(settings)
     for warning in settings.warnings():
         log.warning("configuration: %s", warning)
+
+
+async def reach_database(settings: Settings, runtime: Runtime) -> None:
+    """One query before the loops start: an unreachable database then stops the process with
+    the CLI's one-line message instead of a traceback in every tick."""
+    await db.init_db(settings, runtime.host)
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    finally:
+        await db.close_db()
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +50,9 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     runtime = create_runtime(settings)  # validates the settings and loads the plugins first
     start_logging(settings)
-    if not args.no_migrate:
+    if args.no_migrate:
+        await reach_database(settings, runtime)
+    else:
         await db.migrate(settings, runtime.host)
         await db.close_db()
     roles = Roles(web=True, worker=not args.web_only, scheduler=not args.web_only)
@@ -53,6 +67,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 async def _run_until_signalled(settings: Settings, roles: Roles) -> int:
     runtime = create_runtime(settings)  # validates the settings and loads the plugins first
     start_logging(settings)
+    await reach_database(settings, runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.redact import RedactSecrets, redact
+from tests.core.logging_support import saved_logging
 
 
 def test_redacts_keys_secrets_tokens_also_inside_form_bodies() -> None:
@@ -99,17 +100,8 @@ def test_redaction_is_idempotent() -> None:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """configure_logging rewires the root and uvicorn loggers: put them back afterwards."""
-    from core.logs import UVICORN_LOGGERS
-
-    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in UVICORN_LOGGERS)]
-    saved = [(lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
-    yield
-    for logger, handlers, level, propagate, disabled in saved:
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
-        logger.disabled = disabled
+    with saved_logging():
+        yield
 
 
 def _access_record(path: str) -> logging.LogRecord:
