@@ -22,6 +22,14 @@ from core.runtime import Runtime
 
 SERVICE = "metrics"
 TOKEN_SETTING = "SECONDLOOP_METRICS_TOKEN"
+# Every `outcome` label of secondloop_webhook_received_total: how a delivery was accepted, else
+# the intake's error code (core/events/intake.py); http_<status> for an answer without one.
+ACCEPTED_OUTCOMES = ("stored", "duplicate", "orphaned")
+REJECTED_OUTCOMES = (
+    "invalid_signature", "unknown_endpoint", "no_secret", "not_configured", "no_account",
+    "body_too_large", "invalid_body", "malformed_json", "not_an_event", "not_stored",
+)  # fmt: skip
+INTAKE_OUTCOMES = (*ACCEPTED_OUTCOMES, *REJECTED_OUTCOMES, "http_<status>")
 
 
 class Metrics:
@@ -31,8 +39,15 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.webhook_received_total = Counter(
             "secondloop_webhook_received_total",
-            "Stripe webhook deliveries by outcome (stored, duplicate, orphaned, bad_signature).",
+            "Stripe webhook deliveries by outcome: " + ", ".join(INTAKE_OUTCOMES) + ".",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.orphaned_events = Gauge(
+            "secondloop_orphaned_events",
+            "Events recorded for no workspace, computed at scrape time, by account: unknown "
+            "(no workspace ever connected it) or revoked (connected once, no live connection).",
+            ["account"],
             registry=self.registry,
         )
         self.webhook_intake_seconds = Histogram(
@@ -100,7 +115,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _intake_outcome(response: Response) -> str:
-    """`stored`, `duplicate`, or the intake's error code (invalid_signature, body_too_large...)."""
+    """One of INTAKE_OUTCOMES: `stored`, `duplicate` (already stored), `orphaned` (stored for no
+    workspace), or the intake's error code."""
     try:
         body = json.loads(bytes(response.body))
     except (ValueError, AttributeError):
@@ -108,7 +124,9 @@ def _intake_outcome(response: Response) -> str:
     if not isinstance(body, dict):
         body = {}
     if response.status_code < 300:
-        return "duplicate" if not body.get("stored") and body.get("duplicates") else "stored"
+        if not body.get("stored") and body.get("duplicates"):
+            return "duplicate"
+        return "orphaned" if body.get("orphaned") else "stored"
     error = body.get("error")
     code = error.get("code") if isinstance(error, dict) else None
     return str(code) if code else f"http_{response.status_code}"
@@ -140,12 +158,20 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         if token and not hmac.compare_digest(
             request.headers.get("authorization", ""), f"Bearer {token}"
         ):
-            return Response("unauthorized\n", 401, media_type="text/plain",
-                            headers={"WWW-Authenticate": "Bearer"})
+            return Response(
+                "unauthorized\n",
+                401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         metrics = metrics_of(runtime)
         if metrics is None:
             return Response("metrics are not installed\n", 503, media_type="text/plain")
         metrics.queue_lag_seconds.set(await queue_lag(runtime))
+        from core.events.health import orphan_counts
+
+        for account, count in (await orphan_counts()).items():
+            metrics.orphaned_events.labels(account=account).set(count)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/metrics", metrics_endpoint, methods=["GET"])]

@@ -7,6 +7,7 @@ from core.contributions import CliCommand
 
 def builtin_commands() -> list[CliCommand]:
     from core.commands import apikey, config, database, demo, plugins, processes, sandbox
+    from core.commands import events as event_commands
     from core.commands import keys as keys_commands
     from core.commands import stripe as stripe_commands
     from core.commands import workspaces as workspace_commands
@@ -22,4 +23,5 @@ def builtin_commands() -> list[CliCommand]:
         *stripe_commands.COMMANDS,
         *keys_commands.COMMANDS,
         *apikey.COMMANDS,
+        *event_commands.COMMANDS,
     ]

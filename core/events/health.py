@@ -1,10 +1,19 @@
-"""Webhook health per connected Stripe account: is anything arriving, late, forged or failing?"""
+"""Webhook health per connected Stripe account: is anything arriving, late, forged or failing?
+
+A workspace sees its own accounts (`webhook_health`), including the events that arrived for
+one of them while it had no live connection. Events for an account no workspace ever
+connected (a Connect event for a stranger) belong to nobody: only the platform's operator
+sees them, in `/metrics` (`orphan_counts`) and `secondloop events orphans` (`orphaned_accounts`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Count, Max
 
 from core.models.accounts import ConnectionStatus, StripeAccount
 from core.models.events import Event, EventStatus, Job, JobStatus
@@ -88,3 +97,60 @@ async def _account_health(workspace_id: int, account: StripeAccount) -> AccountH
         orphaned=orphaned,
         access_error=account.access_error,
     )
+
+
+@dataclass(frozen=True)
+class OrphanedAccount:
+    """Events recorded for no workspace, for one Stripe account."""
+
+    stripe_account_id: str
+    events: int
+    last_received_at: datetime
+    known: bool  # some workspace connected it once (revoked); False: nobody ever did
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _orphans() -> Any:
+    return Event.filter(workspace_id=None, status=EventStatus.ORPHANED)
+
+
+def _connected_ids() -> Subquery:
+    return Subquery(StripeAccount.all().values("stripe_account_id"))
+
+
+async def orphan_counts() -> dict[str, int]:
+    """Orphaned events platform-wide: {"unknown": n, "revoked": m}."""
+    with unscoped():
+        total = await _orphans().count()
+        revoked = await _orphans().filter(stripe_account_id__in=_connected_ids()).count()
+    return {"unknown": total - revoked, "revoked": revoked}
+
+
+async def orphaned_accounts(limit: int = 50) -> list[OrphanedAccount]:
+    """Accounts with orphaned events, most recent first (platform-wide; not for a workspace)."""
+    with unscoped():
+        rows = (
+            await _orphans()
+            .annotate(events=Count("id"), last_received_at=Max("received_at"))
+            .group_by("stripe_account_id")
+            .order_by("-last_received_at")
+            .limit(limit)
+            .values("stripe_account_id", "events", "last_received_at")
+        )
+        ids = [row["stripe_account_id"] for row in rows]
+        known = set(
+            await StripeAccount.filter(stripe_account_id__in=ids).values_list(
+                "stripe_account_id", flat=True
+            )
+        )
+    return [
+        OrphanedAccount(
+            stripe_account_id=row["stripe_account_id"],
+            events=int(row["events"]),
+            last_received_at=row["last_received_at"],
+            known=row["stripe_account_id"] in known,
+        )
+        for row in rows
+    ]

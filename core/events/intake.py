@@ -5,8 +5,9 @@
 `POST /webhooks/stripe/{token}` is one connected account's own endpoint, signed with the
 `whsec_…` secret stored (encrypted) on its `StripeAccount`.
 
-Answers: 200 once stored (or already stored), 400 for a bad signature or a body that is not a
-Stripe event, 404 for an unknown token, 413 for a body over `SECONDLOOP_MAX_WEBHOOK_BODY`.
+Answers: 200 once stored (or already stored; `"orphaned": true` when no live connection claims
+the account, so the event is recorded for no workspace), 400 for a bad signature or a body that
+is not a Stripe event, 404 for an unknown token, 413 for a body over `SECONDLOOP_MAX_WEBHOOK_BODY`.
 Every error is JSON: `{"error": {"code": ..., "message": ...}}`.
 """
 
@@ -93,10 +94,15 @@ def parse(body: str) -> dict[str, Any]:
     return payload
 
 
-def _answer(stored: Stored) -> JSONResponse:
-    return JSONResponse(
-        {"received": True, "stored": len(stored.event_ids), "duplicates": stored.duplicates}
-    )
+def _answer(stored: Stored, orphaned: bool) -> JSONResponse:
+    answer: dict[str, Any] = {
+        "received": True,
+        "stored": len(stored.event_ids),
+        "duplicates": stored.duplicates,
+    }
+    if orphaned:  # recorded for no workspace: no live connection claims the account
+        answer["orphaned"] = True
+    return JSONResponse(answer)
 
 
 async def _store(
@@ -108,7 +114,7 @@ async def _store(
         # Nothing was committed for this delivery: Stripe retries a non-2xx answer.
         log.exception("could not store Stripe event %s", payload.get("id"))
         return Rejected(503, "not_stored", "the event could not be stored; retry later").response()
-    return _answer(stored)
+    return _answer(stored, orphaned=all(t.workspace_id is None for t in targets))
 
 
 @observe_intake
