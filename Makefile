@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HTMX := core/static/vendor/htmx.min.js
 
-.PHONY: install htmx chromium lint typecheck test test-postgres demo bench wheel clean
+.PHONY: install htmx npm chromium lint typecheck test test-postgres demo bench wheel clean
 
 install: $(STAMP)
 
@@ -19,11 +19,19 @@ $(STAMP): pyproject.toml
 htmx: $(HTMX)
 
 # htmx comes from the npm package `htmx.org`, pinned in package.json; never copied by hand.
-$(HTMX): package.json
+# npm is order-only: having to install it does not make htmx stale.
+$(HTMX): package.json | npm
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; \
 	else npm install --no-audit --no-fund --silent; fi
 	@mkdir -p $(dir $(HTMX))
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+# npm fetches htmx: Debian's nodejs and npm when it is missing (as root, like chromium below).
+npm:
+	@command -v npm >/dev/null || { \
+		echo "npm not found: installing Debian's nodejs and npm"; \
+		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v npm >/dev/null || { echo "npm is still missing: install Node.js and npm" >&2; exit 1; }
 
 # Debian's Chromium drives the browser tests (Playwright with executable_path, no download).
 chromium:
