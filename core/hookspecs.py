@@ -56,7 +56,7 @@ def register_api_routes() -> list[ApiRoute]:
 
 @hookspec
 def register_tasks() -> list[TaskDef]:
-    """Named background tasks the plugin enqueues with `core.public.enqueue`."""
+    """Named background tasks the plugin enqueues with `core.jobs.enqueue`."""
 
 
 @hookspec
