@@ -56,6 +56,13 @@ def _lookup(ctx: Ctx, object_id: str) -> Obj | None:
     return account.obj if account is not None else None
 
 
+def _resolve(ctx: Ctx, object_id: str, path: str) -> Obj:
+    resolved = _lookup(ctx, object_id)
+    if resolved is None:
+        raise invalid_request(f"This property cannot be expanded ({path}).", param="expand")
+    return resolved
+
+
 def _walk(ctx: Ctx, node: Any, parts: list[str], path: str) -> Any:
     if isinstance(node, list):
         return [_walk(ctx, item, parts, path) for item in node]
@@ -70,10 +77,10 @@ def _walk(ctx: Ctx, node: Any, parts: list[str], path: str) -> Any:
             raise invalid_request(f"This property cannot be expanded ({path}).", param="expand")
         current = expander(ctx, node)
     if isinstance(current, str):
-        resolved = _lookup(ctx, current)
-        if resolved is None:
-            raise invalid_request(f"This property cannot be expanded ({path}).", param="expand")
-        current = resolved
+        current = _resolve(ctx, current, path)
+    elif isinstance(current, list) and any(isinstance(item, str) for item in current):
+        # A list of ids (``invoice.discounts``): each id becomes its object.
+        current = [_resolve(ctx, item, path) if isinstance(item, str) else item for item in current]
     if rest and current is not None:
         current = _walk(ctx, current, rest, path)
     copy = dict(node)

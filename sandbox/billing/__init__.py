@@ -8,8 +8,9 @@
 Domain modules (no HTTP): ``subscriptions`` (periods, renewals, status), ``invoices``
 (shape, finalize, paid/void/uncollectible), ``collection`` (payment attempts, retry
 schedule, end states), ``payments`` (intents, charges, refunds), ``disputes``, ``items``
-(item changes), ``updater`` (card account updater), ``declines`` (what a card does),
-``settings`` (per-account retry settings), ``shapes`` (JSON builders). HTTP: ``signup``,
+(item changes), ``discounts`` (coupons redeemed as discounts), ``updater`` (card account
+updater), ``declines`` (what a card does), ``settings`` (per-account retry settings),
+``shapes`` (JSON builders). HTTP: ``signup``,
 ``api_*``, ``pages`` and ``checkout_page`` (Checkout in subscription mode). ``scenario``
 drives journeys over HTTP for tests and rehearsals.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.billing import collection, invoices, subscriptions
+from sandbox.billing import collection, discounts, invoices, subscriptions
 from sandbox.billing.api_subscription_lists import (
     list_items,
     list_subscriptions,
@@ -37,6 +37,7 @@ UPDATE_PARAMS = (
     "off_session",
     "trial_end",
     "items",
+    "discounts",
 )
 
 
@@ -85,6 +86,12 @@ def update(ctx: Ctx) -> Obj:
         changes["cancellation_details"] = current
     if "pause_collection" in p:
         changes["pause_collection"] = _pause(ctx, sub, p)
+    current_discounts = list(sub.get("discounts") or [])
+    redemptions = None
+    if "discounts" in p:
+        redemptions = discounts.parse(
+            ctx, p.list("discounts") or [], currency=sub["currency"], current=current_discounts
+        )
     previous: dict[str, Any] = {}
     for key, value in changes.items():
         if sub.get(key) != value:
@@ -97,9 +104,18 @@ def update(ctx: Ctx) -> Obj:
         old_items = apply_item_changes(ctx, sub, raw_items)
         if old_items is not None:
             previous["items"] = old_items
+    redeemed: list[Obj] = []
+    if redemptions is not None:
+        sub["discounts"], redeemed = discounts.redeem(
+            ctx, redemptions, customer=str(sub["customer"]), subscription=sub["id"]
+        )
+        if sub["discounts"] != current_discounts:
+            previous["discounts"] = current_discounts
     ctx.store.save(sub)
     if previous:
         ctx.emit("customer.subscription.updated", sub, previous)
+    removed = [d for d in current_discounts if d not in (sub.get("discounts") or [])]
+    discounts.announce(ctx, redeemed, removed)
     return sub
 
 

@@ -106,8 +106,10 @@ def build(
     description: str | None = None,
     metadata: dict[str, str] | None = None,
     invoice_id: str | None = None,
+    discounts: list[str] | None = None,
 ) -> Obj:
-    """A draft invoice with its lines, not stored (previews use it as it is)."""
+    """A draft invoice with its lines, not stored (previews use it as it is); ``discounts``
+    (ids of discount objects) are taken off its totals."""
     now = ctx.now()
     invoice_id = invoice_id or ctx.new_id("in")
     line_objs = [
@@ -131,7 +133,7 @@ def build(
     invoice: Obj = {
         "id": invoice_id,
         "object": "invoice",
-        "account_country": "US",
+        "account_country": ctx.account.obj.get("country") or "US",
         "account_name": ctx.account.obj.get("business_profile", {}).get("name")
         if isinstance(ctx.account.obj.get("business_profile"), dict)
         else None,
@@ -226,6 +228,10 @@ def build(
         "total_taxes": [],
         "webhooks_delivered_at": None,
     }
+    if discounts:
+        from sandbox.billing.discounts import apply
+
+        apply(ctx, invoice, discounts)
     return invoice
 
 

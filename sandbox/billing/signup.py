@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.billing import collection, invoices, subscriptions
+from sandbox.billing import collection, discounts, invoices, subscriptions
 from sandbox.billing.settings import DAY
 from sandbox.context import Ctx
 from sandbox.errors import invalid_request, resource_missing
@@ -32,6 +32,7 @@ CREATE_PARAMS = (
     "currency",
     "payment_settings",
     "proration_behavior",
+    "discounts",
 )
 
 
@@ -89,6 +90,7 @@ def create(ctx: Ctx) -> Obj:
             "All prices on a subscription must have the same `currency`.", param="items"
         )
     trial_end = _trial_end(p, now)
+    redemptions = discounts.parse(ctx, p.list("discounts") or [], currency=currency, current=[])
     sub_id = ctx.new_id("sub")
     first = specs[0][0]["recurring"]
     period_end = trial_end or subscriptions.add_interval(
@@ -98,9 +100,13 @@ def create(ctx: Ctx) -> Obj:
         subscriptions.new_item(ctx, sub_id, price, qty, now, period_end) for price, qty in specs
     ]
     sub = _build(ctx, p, customer, sub_id, items, currency, trial_end, period_end)
+    sub["discounts"], redeemed = discounts.redeem(
+        ctx, redemptions, customer=customer["id"], subscription=sub_id
+    )
     ctx.store.insert(sub)
     ctx.emit("customer.subscription.created", sub)
-    invoice = subscriptions.bill_period(ctx, sub, "subscription_create")
+    discounts.announce(ctx, redeemed)
+    invoice = subscriptions.bill_period(ctx, sub, "subscription_create", discount=not trial_end)
     if trial_end:
         _zero_for_trial(invoice)
     invoices.finalize(ctx, invoice)

@@ -11,7 +11,7 @@ import calendar
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.billing import collection, invoices
+from sandbox.billing import collection, discounts, invoices
 from sandbox.billing.invoices import LineSpec
 from sandbox.billing.settings import DAY, settings_for
 from sandbox.errors import resource_missing
@@ -257,8 +257,10 @@ def bill_period(
     previous_period: tuple[int, int] | None = None,
     *,
     announce: bool = True,
+    discount: bool = True,
 ) -> Obj:
-    """Invoice the items for their current period (draft; the caller decides finalisation).
+    """Invoice the items for their current period (draft; the caller decides finalisation),
+    less the subscription's active discounts unless ``discount`` is false (a trial's $0).
 
     As on Stripe, a renewal invoice's own ``period_start/end`` is the period that just
     ended (``previous_period``); a first invoice's is its creation instant.
@@ -283,6 +285,9 @@ def bill_period(
         period_start=previous_period[0] if previous_period else ctx.now(),
         period_end=previous_period[1] if previous_period else ctx.now(),
         currency=sub["currency"],
+        discounts=discounts.active(ctx, list(sub.get("discounts") or []), ctx.now())
+        if discount
+        else None,
     )
     previous = {"latest_invoice": sub.get("latest_invoice")}
     sub["latest_invoice"] = invoice["id"]
@@ -342,6 +347,9 @@ def _cycle(ctx: Ctx, timer: Timer) -> None:
         previous["status"] = "trialing"
         sub["status"] = "active"
     previous["latest_invoice"] = sub.get("latest_invoice")
+    ended_discounts = discounts.expire(ctx, sub)
+    if ended_discounts is not None:
+        previous["discounts"] = ended_discounts
     invoice = bill_period(ctx, sub, "subscription_cycle", ended, announce=False)
     # One event for the renewal: the new period and the new latest invoice, as on Stripe.
     ctx.emit("customer.subscription.updated", sub, previous)
@@ -428,6 +436,7 @@ def preview(ctx: Ctx, sub: Obj) -> Obj:
         period_end=start,
         currency=sub["currency"],
         invoice_id=f"upcoming_{ctx.new_id('in')}",
+        discounts=discounts.active(ctx, list(sub.get("discounts") or []), start),
     )
     draft["created"] = start
     return draft

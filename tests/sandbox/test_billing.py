@@ -377,3 +377,12 @@ def test_customer_expands_its_subscriptions(s: Scenario) -> None:
     expanded = s.get(f"/v1/customers/{customer}", **{"expand[]": "subscriptions"})
     assert [x["id"] for x in expanded["subscriptions"]["data"]] == [sub["id"]]
     assert "subscriptions" not in s.get(f"/v1/customers/{customer}")
+
+
+def test_invoices_carry_the_accounts_country(s: Scenario) -> None:
+    account = s.sb.create_account(name="Berlin Shop", country="DE", default_currency="eur")
+    shop = Scenario(s.sb, account=account["id"])
+    customer, _pm = shop.customer(None)
+    sub = shop.subscribe(customer, shop.price(900, currency="eur"))
+    assert shop.get(f"/v1/invoices/{sub['latest_invoice']}")["account_country"] == "DE"
+    assert s.get(f"/v1/accounts/{account['id']}")["country"] == "DE"
