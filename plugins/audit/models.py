@@ -39,6 +39,10 @@ class AuditRun(TenantModel):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # Written every few seconds by the attempt reading Stripe (plugins/audit/lease.py).
+    heartbeat_at = fields.DatetimeField(null=True)
+    # When a scheduled run's summary went to the owners: a retried job sends what is missing.
+    summary_sent_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "audit_run"
