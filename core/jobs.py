@@ -101,6 +101,7 @@ async def enqueue(
             dedupe_key=dedupe_key,
             run_after=run_after or runtime.now(),
             max_attempts=max_attempts or (task.max_attempts if task else 8),
+            created_at=runtime.now(),
         )
     if dispatch and job.run_after <= runtime.now():
         await dispatch_jobs(runtime, [job.id])

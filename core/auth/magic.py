@@ -80,7 +80,7 @@ async def consume(runtime: Runtime, token: str) -> Consumed:
             return Consumed(None, LinkProblem.USED)
         user = await User.get_or_none(email=row.email)
         if user is None:
-            user = await User.create(email=row.email)
+            user = await User.create(email=row.email, created_at=now)
         user.last_login_at = now
         await user.save(update_fields=["last_login_at"])
     return Consumed(user)

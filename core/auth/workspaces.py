@@ -28,14 +28,17 @@ async def create_workspace(runtime: Runtime, name: str, owner: User | None) -> W
     if not name or len(name) > 120:
         raise ValueError("A workspace name needs 1 to 120 characters.")
     base = slugify(name)
+    now = runtime.now()  # the models' auto_now_add is the wall clock; the core's clock wins
     async with in_transaction():
         slug = base
         while await Workspace.filter(slug=slug).exists():
             slug = f"{base}-{secrets.token_hex(3)}"
-        workspace = await Workspace.create(name=name, slug=slug)
+        workspace = await Workspace.create(name=name, slug=slug, created_at=now)
         if owner is not None:
             with workspace_scope(workspace.id):
-                await Membership.create(workspace_id=workspace.id, user=owner, role=Role.OWNER)
+                await Membership.create(
+                    workspace_id=workspace.id, user=owner, role=Role.OWNER, created_at=now
+                )
     await runtime.host.notify(
         "workspace_created", workspace=workspace, actor=owner, runtime=runtime
     )
@@ -62,6 +65,7 @@ async def invite(
         token_hash=hash_token(token),
         invited_by=invited_by,
         expires_at=runtime.now() + INVITATION_TTL,
+        created_at=runtime.now(),
     )
     return NewInvitation(invitation, token)
 
@@ -91,11 +95,14 @@ async def accept(runtime: Runtime, invitation: Invitation) -> User:
                 raise ValueError("This invitation was already used.")
             user = await User.get_or_none(email=invitation.email)
             if user is None:
-                user = await User.create(email=invitation.email)
+                user = await User.create(email=invitation.email, created_at=now)
             user.last_login_at = now
             await user.save(update_fields=["last_login_at"])
             if not await Membership.filter(user_id=user.id).exists():
                 await Membership.create(
-                    workspace_id=invitation.workspace_id, user=user, role=invitation.role
+                    workspace_id=invitation.workspace_id,
+                    user=user,
+                    role=invitation.role,
+                    created_at=now,
                 )
     return user

@@ -98,7 +98,9 @@ async def _prepare(settings: Settings, businesses: list[dict[str, Any]]) -> list
     await db.close_db()
     await db.init_db(settings, runtime.host)
     try:
-        owner, _ = await User.get_or_create(email=DEMO_OWNER)
+        owner, _ = await User.get_or_create(
+            email=DEMO_OWNER, defaults={"created_at": runtime.now()}
+        )
         for business in businesses:
             workspace = await create_workspace(runtime, business["name"], owner)
             result = await connect_with_key(runtime, workspace, business["restricted_key"])

@@ -32,11 +32,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     runtime = create_runtime(settings)
     async with running(runtime, Roles(web=False, worker=False, scheduler=False)):
-        owner, created = await User.get_or_create(email=email)
+        owner, created = await User.get_or_create(
+            email=email, defaults={"created_at": runtime.now()}
+        )
         workspace = await create_workspace(runtime, name, owner)
     who = "new user" if created else "existing user"
-    print(f"workspace {workspace.id} {workspace.name!r} (slug {workspace.slug}) owned by "
-          f"{email} ({who})")
+    print(
+        f"workspace {workspace.id} {workspace.name!r} (slug {workspace.slug}) owned by "
+        f"{email} ({who})"
+    )
     print(f"sign in at {settings.base_url.rstrip('/')}/signin")
     return 0
 

@@ -41,6 +41,7 @@ async def connected_account(
             mode=mode,
             status=status,
             webhook_token_hash=hash_token(token),
+            created_at=runtime.now(),
         )
         seal(runtime, account, "webhook_secret", secret)
         await account.save()

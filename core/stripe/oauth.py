@@ -166,7 +166,10 @@ async def complete(
         account = await StripeAccount.filter(stripe_account_id=user_id).first()
         if account is None:
             account = StripeAccount(
-                workspace_id=workspace.id, stripe_account_id=user_id, mode=ConnectionMode.OAUTH
+                workspace_id=workspace.id,
+                stripe_account_id=user_id,
+                mode=ConnectionMode.OAUTH,
+                created_at=runtime.now(),
             )
             await account.save()
         account.mode = ConnectionMode.OAUTH

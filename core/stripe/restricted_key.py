@@ -108,6 +108,7 @@ async def connect_with_key(
                 workspace_id=workspace.id,
                 stripe_account_id=check.stripe_account_id,
                 mode=ConnectionMode.RESTRICTED_KEY,
+                created_at=runtime.now(),
             )
             await account.save()  # the id is part of every ciphertext's context
         account.mode = ConnectionMode.RESTRICTED_KEY

@@ -80,6 +80,7 @@ async def test_oauth_round_trip_and_disconnect(
         assert value and value not in logged
 
     assert account.mode == ConnectionMode.OAUTH and account.status == ConnectionStatus.ACTIVE
+    assert account.created_at == runtime.now()  # the core's clock, not the wall clock
     assert account.scope == "read_write" and account.missing_permissions == []
     assert account.stripe_account_id in sb.state.accounts
     assert sb.state.accounts[account.stripe_account_id].platform == sb.platform_id

@@ -84,6 +84,7 @@ async def test_full_restricted_key_connects_and_creates_the_endpoint(
     assert account.stripe_account_id == shop["id"]
     assert account.mode == ConnectionMode.RESTRICTED_KEY
     assert account.status == ConnectionStatus.ACTIVE and account.verified_at is not None
+    assert account.created_at == runtime.now()  # the core's clock, not the wall clock
     assert account.display_name == "Key Shop"
     assert account.missing_permissions == []
     assert result.endpoint_created and result.instructions == [] and result.warnings == []
