@@ -8,7 +8,10 @@ from typing import Any
 from starlette.requests import Request
 
 from core.api.errors import ApiError
+from core.api.pagination import PARAMETERS as PAGE_PARAMETERS
+from core.api.pagination import paginate
 from core.contributions import ApiRoute
+from plugins.audit import schema
 from plugins.audit.models import AuditRun
 from plugins.audit.runner import NoStripeAccount, account_to_audit, start_run
 
@@ -37,21 +40,28 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
-    body = json.loads(raw)
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", "the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", "send a JSON object")
     return body
 
 
 async def create_run(request: Request, workspace_id: int) -> Any:
-    """Start an audit of the workspace's Stripe account."""
+    """Start an audit of the workspace's Stripe account (or return the one already running)."""
     body = await _body(request)
     lookback = body.get("lookback_days", 90)
-    if not isinstance(lookback, int) or not 1 <= lookback <= 730:
+    if not isinstance(lookback, int) or isinstance(lookback, bool) or not 1 <= lookback <= 730:
         raise ApiError(422, "invalid_request", "lookback_days must be an integer from 1 to 730")
     account_id = body.get("stripe_account")
+    if account_id is not None and (not isinstance(account_id, int) or isinstance(account_id, bool)):
+        raise ApiError(
+            422, "invalid_request", "stripe_account must be the id of a connected account"
+        )
     try:
-        account = await account_to_audit(account_id if isinstance(account_id, int) else None)
+        account = await account_to_audit(account_id)
     except NoStripeAccount as exc:
         raise ApiError(409, "no_stripe_account", str(exc)) from exc
     runtime = request.app.state.runtime
@@ -60,10 +70,9 @@ async def create_run(request: Request, workspace_id: int) -> Any:
 
 
 async def list_runs(request: Request, workspace_id: int) -> Any:
-    """The workspace's audit runs, newest first (results left out; fetch one run for them)."""
-    limit = min(max(int(request.query_params.get("limit", "20")), 1), 100)
-    runs = await AuditRun.all().order_by("-created_at", "-id").limit(limit)
-    return {"object": "list", "data": [serialize(run, results=False) for run in runs]}
+    """The workspace's audit runs, newest first, a page at a time (results left out)."""
+    page = await paginate(request, AuditRun.all(), lambda run: serialize(run, results=False))
+    return {"object": "list", **page}
 
 
 async def get_run(request: Request, workspace_id: int) -> Any:
@@ -72,8 +81,23 @@ async def get_run(request: Request, workspace_id: int) -> Any:
     return serialize(run)
 
 
-_RUN = {"type": "object", "description": "An audit run; `results` follow docs/audit.md"}
-_JSON = {"application/json": {"schema": _RUN}}
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_TAGS = ["audit"]
+_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "lookback_days": {"type": "integer", "minimum": 1, "maximum": 730, "default": 90},
+        "stripe_account": {
+            "type": "integer",
+            "description": "a connected account's id (default: the first active one)",
+        },
+    },
+}
 ROUTES = [
     ApiRoute(
         "/audit/runs",
@@ -82,32 +106,19 @@ ROUTES = [
         scope="write",
         name="audit_runs_create",
         operation={
-            "tags": ["audit"],
+            "tags": _TAGS,
             "requestBody": {
                 "required": False,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "lookback_days": {
-                                    "type": "integer",
-                                    "minimum": 1,
-                                    "maximum": 730,
-                                    "default": 90,
-                                },
-                                "stripe_account": {
-                                    "type": "integer",
-                                    "description": "a connected account's id",
-                                },
-                            },
-                        }
-                    }
-                },
+                "content": {"application/json": {"schema": _REQUEST}},
             },
             "responses": {
-                "200": {"description": "The run, queued or finished", "content": _JSON},
-                "409": {"description": "No Stripe account is connected"},
+                "200": _json(
+                    schema.RUN,
+                    "The run: new and queued (or finished, with inline jobs), or the run of "
+                    "that account already queued or running — a second never starts",
+                ),
+                "409": _json(_ERROR, "No Stripe account is connected (`no_stripe_account`)"),
+                "422": _json(_ERROR, "A bad `lookback_days` or `stripe_account`"),
             },
         },
     ),
@@ -116,9 +127,12 @@ ROUTES = [
         list_runs,
         name="audit_runs_list",
         operation={
-            "tags": ["audit"],
-            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-            "responses": {"200": {"description": "Runs, newest first"}},
+            "tags": _TAGS,
+            "parameters": PAGE_PARAMETERS,
+            "responses": {
+                "200": _json(schema.RUN_LIST, "Runs, newest first, without results"),
+                "422": _json(_ERROR, "`limit` or `starting_after` is not an integer"),
+            },
         },
     ),
     ApiRoute(
@@ -126,10 +140,10 @@ ROUTES = [
         get_run,
         name="audit_runs_get",
         operation={
-            "tags": ["audit"],
+            "tags": _TAGS,
             "responses": {
-                "200": {"description": "The run", "content": _JSON},
-                "404": {"description": "No such run in this workspace"},
+                "200": _json(schema.RUN, "The run, with its results once done"),
+                "404": _json(_ERROR, "No such run in this workspace"),
             },
         },
     ),
