@@ -40,6 +40,14 @@ def list_probe(service: str) -> Probe:
     return call
 
 
+async def test_clocks_probe(access: StripeAccess) -> Any:
+    """A read probe for test clocks (`client.v1.test_helpers.test_clocks`, nested, so not
+    `list_probe`)."""
+    return await access.client.v1.test_helpers.test_clocks.list_async(
+        params={"limit": 1}, options=access.options()
+    )
+
+
 async def _webhook_endpoint(access: StripeAccess) -> Any:
     return await access.client.v1.webhook_endpoints.update_async(
         f"we_{PROBE_ID}", params={"metadata": {"probe": "1"}}, options=access.options()

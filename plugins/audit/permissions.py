@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.contributions import StripePermission
-from core.stripe.client import StripeAccess
-from core.stripe.permissions import list_probe
-
-
-async def _test_clocks(access: StripeAccess) -> Any:
-    return await access.client.v1.test_helpers.test_clocks.list_async(
-        params={"limit": 1}, options=access.options()
-    )
+from core.stripe.permissions import list_probe, test_clocks_probe
 
 
 def stripe_permissions() -> list[StripePermission]:
@@ -43,7 +34,7 @@ def stripe_permissions() -> list[StripePermission]:
             "test_clocks:read",
             "Read test clocks (test mode audits)",
             "Test clocks: Read",
-            _test_clocks,
+            test_clocks_probe,
             required=False,
         ),
     ]

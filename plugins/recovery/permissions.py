@@ -6,13 +6,7 @@ from typing import Any
 
 from core.contributions import StripePermission
 from core.stripe.client import StripeAccess
-from core.stripe.permissions import PROBE_ID, list_probe
-
-
-async def _test_clocks(access: StripeAccess) -> Any:
-    return await access.client.v1.test_helpers.test_clocks.list_async(
-        params={"limit": 1}, options=access.options()
-    )
+from core.stripe.permissions import PROBE_ID, list_probe, test_clocks_probe
 
 
 async def _pay_invoice(access: StripeAccess) -> Any:
@@ -63,7 +57,7 @@ def stripe_permissions() -> list[StripePermission]:
             "test_clocks:read",
             "Follow test clocks (test mode rehearsals)",
             "Test clocks: Read",
-            _test_clocks,
+            test_clocks_probe,
             required=False,
         ),
         StripePermission(
