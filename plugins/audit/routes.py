@@ -17,6 +17,7 @@ from core.web.shell import shell_context
 from core.web.templating import render
 from plugins.audit import chart, monthly, views
 from plugins.audit.csvexport import failed_invoices_csv
+from plugins.audit.lease import active_for_account
 from plugins.audit.models import AuditRun, RunStatus
 from plugins.audit.runner import MAX_ATTEMPTS, start_run
 
@@ -69,6 +70,10 @@ async def start(request: Request) -> Response:
         lookback = 90
     runtime: Runtime = request.app.state.runtime
     with workspace_scope(ctx.workspace.id):
+        # A double submit, or a second tab: open the run under way instead of a second one.
+        running = await active_for_account(account.stripe_account_id, runtime.now())
+        if running is not None:
+            return RedirectResponse(f"/app/audit/runs/{running.id}?already=1", status_code=303)
         run = await start_run(runtime, ctx.workspace.id, account, lookback_days=lookback)
     return RedirectResponse(f"/app/audit/runs/{run.id}", status_code=303)
 
@@ -94,6 +99,11 @@ async def show(request: Request) -> Response:
             bars=chart.bars(results.get("expiring_cards") or {}),
             chart=chart,
             will_retry=run.status == RunStatus.FAILED and run.attempts < MAX_ATTEMPTS,
+            already=bool(request.query_params.get("already")),
+            progress_bar=views.progress_bar(run.progress or {}),
+            deadlines=views.deadlines(run.results),
+            dispute_figures=views.dispute_figures(run.results),
+            health_figures=views.health_figures(run.results),
         ),
         block="progress" if request.query_params.get("fragment") else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,7 +12,10 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from core.runtime import Runtime
 from core.tenancy import workspace_scope
+from plugins.audit.diagnostic import progress_of
+from plugins.audit.diagnostic.streams import planned_keys
 from plugins.audit.models import AuditRun, RunStatus
+from plugins.audit.views import fmt
 from tests.plugins.audit.support import CSRF, connect, sign_in
 
 
@@ -98,6 +102,21 @@ async def test_progress_fragment_polls_while_running(
     assert "250 objects" in html.text()
     assert (await client.get(f"/app/audit/runs/{foreign.id}")).status_code == 404
 
+    # A run that counts its lists: the bar's total is every list planned, started or not.
+    with workspace_scope(workspace.id):
+        planned = await AuditRun.create(
+            stripe_account_id="acct_z",
+            status=RunStatus.RUNNING,
+            progress=progress_of({"streams": {"clocks": {"pages": 1, "done": True}}}),
+        )
+    html = parse(await client.get(f"/app/audit/runs/{planned.id}?fragment=1"))
+    progress = html.css_first("progress")
+    assert progress is not None
+    assert (progress.attributes.get("max"), progress.attributes.get("value")) == (
+        str(len(planned_keys([]))),
+        "1",
+    )
+
 
 async def test_nav_and_onboarding_step(
     app: Any, client: httpx.AsyncClient, runtime: Runtime, seeded: Any
@@ -170,3 +189,71 @@ async def test_a_failed_run_keeps_polling_only_while_it_will_retry(
     node = page.css_first("#audit-run")
     assert node is not None and "hx-trigger" not in node.attributes
     assert "start a new audit" in page.text()
+
+
+async def test_disputes_and_business_health_read_as_dates_and_money(
+    app: Any, client: httpx.AsyncClient, runtime: Runtime, seeded: Any, drain: Any
+) -> None:
+    workspace = await connect(runtime, seeded[1].businesses[0], "acme")
+    await sign_in(client, runtime, workspace)
+    run_id = await start(client, drain)
+    with workspace_scope(workspace.id):
+        run = await AuditRun.get(id=run_id)
+    assert run.results is not None
+    page = parse(await client.get(f"/app/audit/runs/{run_id}"))
+    disputes, health = run.results["disputes"], run.results["health"]
+
+    [deadline] = disputes["nearest_deadlines"]  # the seed's open dispute, in euros
+    row = page.css_first("table.deadlines tbody tr")
+    assert row is not None
+    cells = [td.text() for td in row.css("td")]
+    due = datetime.fromtimestamp(deadline["due_by"], UTC).strftime("%d %b %Y")
+    assert cells == [deadline["id"], due, "49.00 EUR", "product not received"]
+    section = page.css_first("section[aria-labelledby=disputes-title]")
+    assert section is not None and str(deadline["due_by"]) not in section.text()
+    figures = figures_of(page, "table.disputes")
+    assert figures["Open"] == f"{disputes['open']['count']} ({fmt(disputes['open']['amount'])})"
+
+    rows = figures_of(page, "table.health")
+    assert rows["MRR (active and past due)"] == fmt(health["mrr"])
+    assert (
+        rows["Past due"]
+        == f"{health['past_due']['count']} ({fmt(health['past_due']['mrr'])} a month)"
+    )
+    assert rows["Unpaid"] == f"{health['unpaid']['count']} ({fmt(health['unpaid']['mrr'])} a month)"
+    assert rows["… with no retry scheduled"] == str(health["past_due_without_retry"])
+    assert rows["Ended after failed payment in the period"].startswith(
+        str(health["involuntary_churn"]["count"])
+    )
+    assert rows["Stripe's automatic retries (inferred)"].startswith(
+        {"on": "on", "short": "on, but short", "off": "off"}.get(
+            health["retries"]["inferred"], "unknown"
+        )
+    )
+
+
+async def test_a_second_start_opens_the_run_under_way(
+    app: Any, client: httpx.AsyncClient, runtime: Runtime, seeded: Any
+) -> None:
+    workspace = await connect(runtime, seeded[1].businesses[0], "acme")
+    await sign_in(client, runtime, workspace)
+    with workspace_scope(workspace.id):
+        queued = await AuditRun.create(stripe_account_id=seeded[1].businesses[0].account)
+    started = await client.post("/app/audit/runs", data={"csrf_token": CSRF, "lookback_days": "90"})
+    assert started.headers["location"] == f"/app/audit/runs/{queued.id}?already=1"
+    page = parse(await client.get(started.headers["location"]))
+    notice = page.css_first("p.notice")
+    assert notice is not None and "no second one started" in notice.text()
+    with workspace_scope(workspace.id):
+        assert await AuditRun.all().count() == 1
+
+
+def figures_of(page: HTMLParser, selector: str) -> dict[str, str]:
+    table = page.css_first(selector)
+    assert table is not None, selector
+    return {
+        (tr.css_first("th").text() if tr.css_first("th") else ""): (
+            tr.css_first("td").text() if tr.css_first("td") else ""
+        )
+        for tr in table.css("tr")
+    }
