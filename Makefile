@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/webhook_intake.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/recovery_tick.py
 
 clean:
 	rm -rf var node_modules $(HTMX) .pytest_cache .mypy_cache .ruff_cache build dist
