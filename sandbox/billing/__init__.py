@@ -8,11 +8,12 @@
 Domain modules (no HTTP): ``subscriptions`` (periods, renewals, status), ``invoices``
 (shape, finalize, paid/void/uncollectible), ``collection`` (payment attempts, retry
 schedule, end states), ``payments`` (intents, charges, refunds), ``disputes``, ``items``
-(item changes), ``discounts`` (coupons redeemed as discounts), ``updater`` (card account
-updater), ``declines`` (what a card does), ``settings`` (per-account retry settings),
-``shapes`` (JSON builders). HTTP: ``signup``,
-``api_*``, ``pages`` and ``checkout_page`` (Checkout in subscription mode). ``scenario``
-drives journeys over HTTP for tests and rehearsals.
+(item changes), ``discounts`` (coupons redeemed as discounts), ``invoice_items`` (pending
+one-off charges), ``updater`` (card account updater), ``declines`` (what a card does),
+``settings`` (per-account retry settings), ``shapes`` (JSON builders). HTTP: ``signup``,
+``api_*`` (``api_invoice_drafts``: one-off invoices), ``pages`` and ``checkout_page``
+(Checkout in subscription mode). ``scenario`` drives journeys over HTTP for tests and
+rehearsals.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from sandbox.billing import (
     api_checkout,
+    api_invoice_drafts,
+    api_invoice_items,
     api_invoices,
     api_payments,
     api_portal,
@@ -42,6 +45,9 @@ _TIMER_MODULES = (collection, disputes, subscriptions)
 routes: list[ApiRoute] = [
     *api_subscriptions.routes,
     *api_invoices.routes,
+    # After api_invoices: its literal /v1/invoices/search must be matched before /{id}.
+    *api_invoice_drafts.routes,
+    *api_invoice_items.routes,
     *api_payments.routes,
     *api_portal.routes,
     *api_checkout.routes,

@@ -86,6 +86,9 @@ def update(ctx: Ctx) -> Obj:
 def finalize(ctx: Ctx) -> Obj:
     invoice = get_invoice(ctx, ctx.path["id"])
     ctx.params.check(("auto_advance",))
+    if "auto_advance" in ctx.params:
+        invoice["auto_advance"] = bool(ctx.params.bool("auto_advance"))
+    ctx.state.timers.cancel(ctx.account.id, f"invoice.finalize:{invoice['id']}")
     invoices.finalize(ctx, invoice)
     return invoice
 

@@ -107,15 +107,21 @@ def build(
     metadata: dict[str, str] | None = None,
     invoice_id: str | None = None,
     discounts: list[str] | None = None,
+    items: list[Obj] | None = None,
+    collection_method: str | None = None,
 ) -> Obj:
-    """A draft invoice with its lines, not stored (previews use it as it is); ``discounts``
-    (ids of discount objects) are taken off its totals."""
+    """A draft invoice with its lines, not stored (previews use it as it is): ``lines`` from
+    prices, then one per invoice item in ``items``; ``discounts`` (ids of discount objects)
+    are taken off its totals."""
+    from sandbox.billing.invoice_items import line_for
+
     now = ctx.now()
     invoice_id = invoice_id or ctx.new_id("in")
     line_objs = [
         _line(ctx, invoice_id, spec, str(subscription["id"]) if subscription else None)
         for spec in lines
     ]
+    line_objs.extend(line_for(ctx, item, invoice_id) for item in items or [])
     if currency is None:
         currency = line_objs[0]["currency"] if line_objs else "usd"
     total = sum(line["amount"] for line in line_objs)
@@ -156,7 +162,8 @@ def build(
         },
         "automatically_finalizes_at": None,
         "billing_reason": billing_reason,
-        "collection_method": (subscription or {}).get("collection_method", "charge_automatically"),
+        "collection_method": collection_method
+        or (subscription or {}).get("collection_method", "charge_automatically"),
         "created": now,
         "currency": currency,
         "custom_fields": None,
@@ -236,11 +243,35 @@ def build(
 
 
 def create(ctx: Ctx, **kwargs: Any) -> Obj:
-    """A stored draft invoice (see :func:`build`); emits ``invoice.created``."""
+    """A stored draft invoice (see :func:`build`); its ``items`` now name it; emits
+    ``invoice.created``."""
+    from sandbox.billing.invoice_items import mark_invoiced
+
     invoice = build(ctx, **kwargs)
     ctx.store.insert(invoice)
+    mark_invoiced(ctx, kwargs.get("items") or [], invoice["id"])
     ctx.emit("invoice.created", invoice)
     return invoice
+
+
+def refresh_totals(ctx: Ctx, invoice: Obj) -> None:
+    """Recompute a draft's subtotal, discounts and amounts after its lines changed."""
+    from sandbox.billing.discounts import apply
+
+    for line in invoice["lines"]["data"]:
+        line["discount_amounts"] = []
+    subtotal = sum(int(line["amount"]) for line in invoice["lines"]["data"])
+    invoice["total_discount_amounts"] = []
+    invoice.update(
+        subtotal=subtotal,
+        subtotal_excluding_tax=subtotal,
+        total=subtotal,
+        total_excluding_tax=subtotal,
+        amount_due=subtotal,
+        amount_remaining=subtotal,
+    )
+    if invoice["discounts"]:
+        apply(ctx, invoice, list(invoice["discounts"]))
 
 
 def _next_number(ctx: Ctx, customer_id: str) -> str:
@@ -271,6 +302,9 @@ def finalize(ctx: Ctx, invoice: Obj) -> Obj:
     invoice["effective_at"] = now
     invoice["ending_balance"] = 0
     invoice["automatically_finalizes_at"] = None
+    days = ctx.store.hidden.get(invoice["id"], {}).get("days_until_due")
+    if invoice["collection_method"] == "send_invoice" and days is not None:
+        invoice["due_date"] = now + int(days) * 86_400
     if invoice["amount_due"] > 0:
         intent = payments.create_intent(
             ctx,
@@ -330,6 +364,8 @@ def payments_list(ctx: Ctx, invoice: Obj) -> Obj:
 
 # Invoice fields whose changes Stripe reports in ``invoice.updated``'s previous_attributes.
 TRACKED = (
+    "amount_due",
+    "total",
     "attempt_count",
     "attempted",
     "next_payment_attempt",

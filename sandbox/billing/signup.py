@@ -106,7 +106,7 @@ def create(ctx: Ctx) -> Obj:
     ctx.store.insert(sub)
     ctx.emit("customer.subscription.created", sub)
     discounts.announce(ctx, redeemed)
-    invoice = subscriptions.bill_period(ctx, sub, "subscription_create", discount=not trial_end)
+    invoice = subscriptions.bill_period(ctx, sub, "subscription_create", trial=bool(trial_end))
     if trial_end:
         _zero_for_trial(invoice)
     invoices.finalize(ctx, invoice)

@@ -11,7 +11,7 @@ import calendar
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.billing import collection, discounts, invoices
+from sandbox.billing import collection, discounts, invoice_items, invoices
 from sandbox.billing.invoices import LineSpec
 from sandbox.billing.settings import DAY, settings_for
 from sandbox.errors import resource_missing
@@ -257,10 +257,11 @@ def bill_period(
     previous_period: tuple[int, int] | None = None,
     *,
     announce: bool = True,
-    discount: bool = True,
+    trial: bool = False,
 ) -> Obj:
     """Invoice the items for their current period (draft; the caller decides finalisation),
-    less the subscription's active discounts unless ``discount`` is false (a trial's $0).
+    with the customer's pending invoice items, less the subscription's active discounts —
+    neither for a ``trial``'s $0 first invoice.
 
     As on Stripe, a renewal invoice's own ``period_start/end`` is the period that just
     ended (``previous_period``); a first invoice's is its creation instant.
@@ -285,9 +286,8 @@ def bill_period(
         period_start=previous_period[0] if previous_period else ctx.now(),
         period_end=previous_period[1] if previous_period else ctx.now(),
         currency=sub["currency"],
-        discounts=discounts.active(ctx, list(sub.get("discounts") or []), ctx.now())
-        if discount
-        else None,
+        discounts=None if trial else discounts.active(ctx, list(sub["discounts"]), ctx.now()),
+        items=None if trial else invoice_items.pending(ctx, customer["id"], sub["currency"]),
     )
     previous = {"latest_invoice": sub.get("latest_invoice")}
     sub["latest_invoice"] = invoice["id"]
@@ -437,6 +437,7 @@ def preview(ctx: Ctx, sub: Obj) -> Obj:
         currency=sub["currency"],
         invoice_id=f"upcoming_{ctx.new_id('in')}",
         discounts=discounts.active(ctx, list(sub.get("discounts") or []), start),
+        items=invoice_items.pending(ctx, customer["id"], sub["currency"]),
     )
     draft["created"] = start
     return draft
