@@ -4,14 +4,19 @@ One journey drives the sandbox over HTTP through every billing state (trial, ren
 declines, retries, 3D Secure, portal card update, refunds, disputes won and lost, voids,
 uncollectible invoices, cancellations) and then walks every object, list, search result,
 expansion, error body and event it served through :func:`sandbox.conformance.check_object`.
-Every webhook delivery must verify with ``stripe.Webhook.construct_event``.
+A second account connected through OAuth drives the Connect side (authorize, setup
+intents, payment method updates and detaches, a deleted customer, an expired Checkout
+session, deauthorize). Every webhook delivery — to the platform's own endpoint and to its
+Connect endpoint — must verify with ``stripe.Webhook.construct_event``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import stripe
@@ -44,6 +49,10 @@ OBJECT_TYPES = {
     "billing_portal.session",
     "billing_portal.configuration",
     "checkout.session",
+    "setup_intent",
+    "application",
+    "invoiceitem",
+    "discount",
     "test_helpers.test_clock",
     "webhook_endpoint",
     "event",
@@ -90,6 +99,21 @@ EVENT_TYPES = {
     "customer.created",
     "test_helpers.test_clock.advancing",
     "test_helpers.test_clock.ready",
+    "account.application.authorized",
+    "account.application.deauthorized",
+    "payment_method.detached",
+    "payment_method.updated",
+    "customer.deleted",
+    "setup_intent.created",
+    "setup_intent.succeeded",
+    "setup_intent.setup_failed",
+    "setup_intent.requires_action",
+    "setup_intent.canceled",
+    "checkout.session.expired",
+    "customer.discount.created",
+    "invoiceitem.created",
+    "invoice.sent",
+    "invoice.deleted",
 }
 
 
@@ -124,17 +148,98 @@ class Walker:
                 self._collect(item)
 
 
+@dataclass
+class Journey:
+    sb: RunningSandbox
+    s: Scenario  # the platform account, through its own key
+    connected: Scenario  # the OAuth-connected account, through its own key (outlives deauth)
+    ids: Obj
+    receiver: WebhookReceiver  # the platform's own endpoint
+    secret: str
+    connect_receiver: WebhookReceiver  # the platform's Connect endpoint
+    connect_secret: str
+
+    def events(self) -> list[Obj]:
+        return [*self.s.events(), *self.connected.events()]
+
+
 @pytest.fixture(scope="module")
-def journey() -> Iterator[tuple[RunningSandbox, Scenario, WebhookReceiver, Obj, Obj]]:
-    receiver = WebhookReceiver()
+def journey() -> Iterator[Journey]:
+    receiver, connect_receiver = WebhookReceiver(), WebhookReceiver()
     with running_sandbox(seed="conformance", frozen_time=T0) as sb:
         s = Scenario(sb)
         endpoint = s.client.v1.webhook_endpoints.create(
             params={"url": receiver.url, "enabled_events": ["*"]}
         )
+        connect = s.client.v1.webhook_endpoints.create(
+            params={"url": connect_receiver.url, "enabled_events": ["*"], "connect": True}
+        )
         ids = _drive(s)
-        yield sb, s, receiver, ids, {"secret": endpoint.secret, "id": endpoint.id}
+        connected = _drive_connected(sb, s, ids)
+        yield Journey(
+            sb,
+            s,
+            connected,
+            ids,
+            receiver,
+            str(endpoint.secret),
+            connect_receiver,
+            str(connect.secret),
+        )
     receiver.close()
+    connect_receiver.close()
+
+
+def _drive_connected(sb: RunningSandbox, platform: Scenario, ids: Obj) -> Scenario:
+    """A business connects through OAuth, saves cards, loses one, is deauthorized."""
+    account = sb.create_account(name="Connected Shop", connected=False)
+    url = platform.client.oauth.authorize_url(
+        params={"scope": "read_write", "redirect_uri": "http://localhost:9/cb", "state": "x"}
+    )
+    code = parse_qs(urlparse(sb.authorize(url, account=account["id"])).query)["code"][0]
+    platform.client.oauth.token(params={"grant_type": "authorization_code", "code": code})
+    ids["connected_account"] = account["id"]
+    c = Scenario(sb, account=account["id"])  # the platform reaching it with Stripe-Account
+    customer = c.client.v1.customers.create(params={"email": "shop@example.test"})
+    ids["connected_customer"] = customer.id
+    saved = c.client.v1.setup_intents.create(
+        params={"customer": customer.id, "payment_method": "pm_card_visa", "confirm": True}
+    )
+    c.client.v1.payment_methods.update(saved.payment_method, params={"metadata": {"k": "v"}})
+    c.post(
+        "/v1/setup_intents",
+        {
+            "customer": customer.id,
+            "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+            "confirm": "true",
+        },
+    )
+    action = c.client.v1.setup_intents.create(
+        params={
+            "customer": customer.id,
+            "payment_method": "pm_card_authenticationRequired",
+            "confirm": True,
+        }
+    )
+    c.client.v1.setup_intents.cancel(action.id)
+    c.client.v1.payment_methods.detach(saved.payment_method)
+    price = c.price(1500)
+    _, session = c.post(
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items[0][price]": price,
+            "success_url": "https://shop.example.test/thanks",
+        },
+    )
+    c.post(f"/v1/checkout/sessions/{session['id']}/expire")
+    gone = c.client.v1.customers.create(params={"email": "gone@example.test"})
+    c.client.v1.customers.delete(gone.id)
+    ids["gone_customer"] = gone.id
+    platform.client.oauth.deauthorize(params={"stripe_user_id": account["id"]})
+    sb.create_account(name="Still connected")  # so GET /v1/accounts lists one
+    return Scenario(sb, key=account["secret_key"])
 
 
 def _drive(s: Scenario) -> Obj:
@@ -248,6 +353,25 @@ def _drive(s: Scenario) -> Obj:
     ids["open_invoice"] = draft_to_void["id"]
     s.post(f"/v1/invoices/{draft_to_void['id']}", {"metadata[case]": "rehearsal"})
 
+    # A coupon on a subscription; a one-off invoice with items, sent; a draft deleted.
+    discounted, _ = s.customer(clock, email="discounted@example.test")
+    ids["discounted_sub"] = s.subscribe(discounted, price, discounts=[{"coupon": coupon.id}])["id"]
+    s.client.v1.invoice_items.create(
+        params={"customer": discounted, "amount": 1200, "currency": "usd", "description": "Fee"}
+    )
+    one_off = s.client.v1.invoices.create(
+        params={
+            "customer": discounted,
+            "pending_invoice_items_behavior": "include",
+            "collection_method": "send_invoice",
+            "days_until_due": 14,
+        }
+    )
+    s.client.v1.invoices.send_invoice(one_off.id)
+    ids["one_off"] = one_off.id
+    dropped = s.client.v1.invoices.create(params={"customer": discounted})
+    s.client.v1.invoices.delete(dropped.id)
+
     s.advance(clock, days=12)  # retries exhausted, disputes decided, evidence deadlines passed
     return ids
 
@@ -263,10 +387,8 @@ def _all_pages(s: Scenario, path: str, **params: Any) -> list[Obj]:
         query["starting_after"] = page["data"][-1]["id"]
 
 
-def test_every_object_list_and_event_conforms(
-    journey: tuple[RunningSandbox, Scenario, WebhookReceiver, Obj, Obj],
-) -> None:
-    sb, s, _receiver, ids, _endpoint = journey
+def test_every_object_list_and_event_conforms(journey: Journey) -> None:
+    sb, s, ids = journey.sb, journey.s, journey.ids
     w = Walker()
     lists = [
         "/v1/customers",
@@ -287,6 +409,9 @@ def test_every_object_list_and_event_conforms(
         "/v1/webhook_endpoints",
         "/v1/events",
         "/v1/balance_transactions",
+        "/v1/invoiceitems",
+        "/v1/setup_intents",
+        "/v1/accounts",
     ]
     objects: list[Obj] = []
     for path in lists:
@@ -314,6 +439,8 @@ def test_every_object_list_and_event_conforms(
         w.check(f"GET {path}/{obj['id']}", s.get(f"{path}/{obj['id']}"))
     for sub in (o for o in objects if o["object"] == "subscription"):
         w.check("items", s.get("/v1/subscription_items", subscription=sub["id"]))
+        for item in sub["items"]["data"]:
+            w.check("item", s.get(f"/v1/subscription_items/{item['id']}"))
         w.check(
             "expanded subscription",
             s.get(
@@ -340,6 +467,23 @@ def test_every_object_list_and_event_conforms(
         s.get(f"/v1/customers/{ids['portal_customer']}", **{"expand[]": "subscriptions"}),
     )
     w.check("account", s.get(f"/v1/accounts/{sb.platform_id}"))
+    w.check(
+        "customer payment methods",
+        s.get(f"/v1/customers/{ids['portal_customer']}/payment_methods", type="card"),
+    )
+    w.check(
+        "subscription discounts",
+        s.get(f"/v1/subscriptions/{ids['discounted_sub']}", **{"expand[]": "discounts"}),
+    )
+    discounted = s.get(f"/v1/subscriptions/{ids['discounted_sub']}")
+    w.check(
+        "invoice discounts",
+        s.get(
+            f"/v1/invoices/{discounted['latest_invoice']}",
+            **{"expand[]": ["discounts", "total_discount_amounts.discount"]},
+        ),
+    )
+    _walk_connected(journey, w)
     status, preview = s.post("/v1/invoices/create_preview", {"subscription": ids["annual_sub"]})
     assert status == 200 and preview["id"].startswith("upcoming_in_")
     w.check("create_preview", preview)
@@ -356,8 +500,23 @@ def test_every_object_list_and_event_conforms(
 
     assert not w.errors, "\n".join(w.errors[:80])
     assert w.kinds >= OBJECT_TYPES, f"never served: {sorted(OBJECT_TYPES - w.kinds)}"
-    seen_events = {e["type"] for e in s.events()}
+    seen_events = {e["type"] for e in journey.events()}
     assert seen_events >= EVENT_TYPES, f"never sent: {sorted(EVENT_TYPES - seen_events)}"
+
+
+def _walk_connected(journey: Journey, w: Walker) -> None:
+    """The connected account's objects and events, read with its own key."""
+    c, ids = journey.connected, journey.ids
+    for path in ("/v1/customers", "/v1/setup_intents", "/v1/checkout/sessions", "/v1/events"):
+        for page in _all_pages(c, path):
+            w.check(f"connected {path}", page)
+            for obj in page["data"]:
+                if obj["object"] != "event":
+                    w.check(f"connected {path}/{obj['id']}", c.get(f"{path}/{obj['id']}"))
+    customer = ids["connected_customer"]
+    w.check("connected pms", c.get(f"/v1/customers/{customer}/payment_methods"))
+    w.check("deleted customer", c.get(f"/v1/customers/{ids['gone_customer']}"))
+    w.check("connected account", c.get("/v1/account"))
 
 
 def _delete_endpoint(s: Scenario) -> Obj:
@@ -369,10 +528,8 @@ def _delete_endpoint(s: Scenario) -> Obj:
     return body
 
 
-def test_error_bodies_conform(
-    journey: tuple[RunningSandbox, Scenario, WebhookReceiver, Obj, Obj],
-) -> None:
-    sb, s, _receiver, ids, _endpoint = journey
+def test_error_bodies_conform(journey: Journey) -> None:
+    sb, s, ids = journey.sb, journey.s, journey.ids
     w = Walker()
     status, body = s.post("/v1/invoices/in_missing/pay")
     w.error("404", status, body, 404)
@@ -398,31 +555,91 @@ def test_error_bodies_conform(
     w.check("error payment_method", body["error"]["payment_method"])
     response = sb.http.get("/v1/invoices", headers={"Authorization": "Bearer sk_test_nope"})
     w.error("401", response.status_code, response.json(), 401)
+    # 403: a restricted key beyond its permissions, and a deauthorized Connect account.
+    reader = sb.http.post("/_sandbox/keys", json={"permissions": {"customers": "read"}}).json()[
+        "secret"
+    ]
+    response = sb.http.post(
+        "/v1/customers", data={"email": "x@y.z"}, headers={"Authorization": f"Bearer {reader}"}
+    )
+    w.error("403 permission", response.status_code, response.json(), 403)
+    assert response.json()["error"]["type"] == "permission_error"
+    response = sb.http.get(
+        "/v1/customers",
+        headers={**s.headers(), "Stripe-Account": ids["connected_account"]},
+    )
+    w.error("403 disconnected", response.status_code, response.json(), 403)
+    # 429 from a key limited to one request a second.
+    limited = sb.http.post("/_sandbox/keys", json={"permissions": {"customers": "read"}}).json()
+    sb.http.post("/_sandbox/rate_limits", json={"key": limited["secret"], "rate": 1})
+    statuses = []
+    for _ in range(5):
+        response = sb.http.get(
+            "/v1/customers", headers={"Authorization": f"Bearer {limited['secret']}"}
+        )
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            w.error("429", response.status_code, response.json(), 429)
+            assert response.json()["error"]["code"] == "rate_limit"
+            break
+    assert 429 in statuses
+    # idempotency_error: the same key with other parameters.
+    s.post("/v1/customers", {"email": "idem@example.test"}, idempotency_key="conformance-1")
+    status, body = s.post(
+        "/v1/customers", {"email": "other@example.test"}, idempotency_key="conformance-1"
+    )
+    w.error("idempotency", status, body, 400)
+    assert body["error"]["type"] == "idempotency_error"
     assert not w.errors, "\n".join(w.errors)
 
 
-def test_every_webhook_delivery_verifies(
-    journey: tuple[RunningSandbox, Scenario, WebhookReceiver, Obj, Obj],
-) -> None:
-    sb, s, receiver, _ids, endpoint = journey
+def test_every_webhook_delivery_verifies(journey: Journey) -> None:
+    sb, s = journey.sb, journey.s
     expected = {e["id"] for e in s.events() if e["type"] != "webhook_endpoint.created"}
-
-    def delivered_ids() -> set[str]:
-        return {json.loads(r["body"])["id"] for r in list(receiver.requests)}
-
-    sb.wait_for(lambda: expected <= delivered_ids(), timeout=30)
+    _wait_delivered(sb, journey.receiver, expected)
     w = Walker()
-    for request in list(receiver.requests):
+    for request in list(journey.receiver.requests):
         event = stripe.Webhook.construct_event(
-            request["body"], request["headers"]["Stripe-Signature"], endpoint["secret"]
+            request["body"], request["headers"]["Stripe-Signature"], journey.secret
         )
         w.check(f"delivery {event.type}", json.loads(request["body"]))
-    request = receiver.requests[0]
+    request = journey.receiver.requests[0]
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(
             request["body"].replace('"livemode": false', '"livemode": true', 1),
             request["headers"]["Stripe-Signature"],
-            endpoint["secret"],
+            journey.secret,
         )
     assert not w.errors, "\n".join(w.errors[:50])
     assert len(expected) > 100  # the journey really produced a month of billing traffic
+
+
+def test_every_connect_delivery_verifies(journey: Journey) -> None:
+    """The connected account's events reach the platform's Connect endpoint, signed with
+    that endpoint's secret and carrying ``account``; the platform's own events do not."""
+    account = journey.ids["connected_account"]
+    expected = {e["id"] for e in journey.connected.events()}
+    _wait_delivered(journey.sb, journey.connect_receiver, expected)
+    w = Walker()
+    types = set()
+    for request in list(journey.connect_receiver.requests):
+        event = stripe.Webhook.construct_event(
+            request["body"], request["headers"]["Stripe-Signature"], journey.connect_secret
+        )
+        assert event.account == account
+        types.add(event.type)
+        w.check(f"connect delivery {event.type}", json.loads(request["body"]))
+        with pytest.raises(stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(
+                request["body"], request["headers"]["Stripe-Signature"], journey.secret
+            )
+    assert not w.errors, "\n".join(w.errors[:50])
+    assert {"account.application.authorized", "account.application.deauthorized"} <= types
+    assert {"setup_intent.succeeded", "payment_method.detached", "customer.deleted"} <= types
+
+
+def _wait_delivered(sb: RunningSandbox, receiver: WebhookReceiver, expected: set[str]) -> None:
+    def delivered_ids() -> set[str]:
+        return {json.loads(r["body"])["id"] for r in list(receiver.requests)}
+
+    sb.wait_for(lambda: expected <= delivered_ids(), timeout=30)
