@@ -5,7 +5,9 @@ Not part of Stripe's API and not authenticated: the sandbox only ever listens lo
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -25,14 +27,41 @@ def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": {"type": "invalid_request_error", "message": message}}, status)
 
 
-async def _json(request: Request) -> dict[str, Any]:
+class BadRequest(ValueError):
+    """A /_sandbox request the helper cannot act on: answered 400 with the message."""
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an empty body); BadRequest otherwise."""
     body = await request.body()
     if not body:
         return {}
-    data = json.loads(body)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}.") from None
     if not isinstance(data, dict):
-        raise ValueError("expected a JSON object")
+        raise BadRequest("The body must be a JSON object.")
     return data
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def answers_400(endpoint: Endpoint) -> Endpoint:
+    """Malformed JSON, or a value of the wrong type (``"rate": "fast"``), answers 400 with
+    what was wrong instead of a 500."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BadRequest as exc:
+            return _error(str(exc))
+        except (ValueError, TypeError) as exc:
+            return _error(f"Invalid value in the request: {exc}")
+
+    return guarded
 
 
 class AdminRoutes:
@@ -41,7 +70,9 @@ class AdminRoutes:
         self.persist = persist
 
     def routes(self) -> list[Route]:
-        r = Route
+        def r(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
+            return Route(path, answers_400(endpoint), methods=methods)
+
         return [
             r("/_sandbox/health", self.health, methods=["GET"]),
             r("/_sandbox/platform", self.platform, methods=["GET"]),
@@ -74,10 +105,7 @@ class AdminRoutes:
         )
 
     async def create_account(self, request: Request) -> Response:
-        try:
-            data = await _json(request)
-        except ValueError as exc:
-            return _error(str(exc))
+        data = await read_json(request)
         result = provision_account(
             self.state,
             name=data.get("name"),
@@ -106,11 +134,16 @@ class AdminRoutes:
         )
 
     async def create_key(self, request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         account_id = data.get("account") or self.state.platform_id
         if account_id not in self.state.accounts:
             return _error(f"No such account: {account_id}", 404)
         permissions = data.get("permissions") or {}
+        if not isinstance(permissions, dict):
+            raise BadRequest(
+                'permissions must be a JSON object, e.g. {"customers": "read"}; resources: '
+                + ", ".join(RESOURCES)
+            )
         for resource, access in permissions.items():
             if resource not in RESOURCES or access not in ("none", "read", "write"):
                 return _error(f"Invalid permission {resource}={access}; resources: {RESOURCES}")
@@ -123,7 +156,7 @@ class AdminRoutes:
         """``{"key": "sk_…"}``: what the account owner does with Roll key (expiring now) in the
         Dashboard — the key stops working at once; a replacement with the same access is
         returned. Rolling an OAuth access token leaves the platform its refresh token."""
-        data = await _json(request)
+        data = await read_json(request)
         old = self.state.keys.get(str(data.get("key") or ""))
         if old is None or old.kind == "publishable":
             return _error("No such secret or restricted key.", 404)
@@ -142,7 +175,7 @@ class AdminRoutes:
         return JSONResponse({"now": self.state.clock.now()})
 
     async def advance_clock(self, request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         now = self.state.clock.now()
         seconds = int(data["to"]) - now if "to" in data else int(data.get("seconds", 0))
         if seconds < 0:
@@ -176,7 +209,7 @@ class AdminRoutes:
 
     async def resend(self, request: Request) -> Response:
         """Deliver an event again (like ``stripe events resend``), to one endpoint or all."""
-        data = await _json(request)
+        data = await read_json(request)
         account = self.state.accounts.get(str(data.get("account") or self.state.platform_id))
         if account is None:
             return _error("No such account", 404)
@@ -194,7 +227,7 @@ class AdminRoutes:
     async def delivery_options(self, request: Request) -> Response:
         options = self.state.delivery_options
         if request.method == "POST":
-            data = await _json(request)
+            data = await read_json(request)
             for name in ("duplicate", "reorder", "reorder_window", "delay", "paused"):
                 if name in data:
                     setattr(options, name, type(getattr(options, name))(data[name]))
@@ -205,9 +238,11 @@ class AdminRoutes:
         return JSONResponse(options.as_dict())
 
     async def rate_limits(self, request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         rate = data.get("rate")
         key = data.get("key")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+            raise BadRequest(f"rate must be a number of requests per second or null, not {rate!r}.")
         if key:
             self.state.rate_limits[str(key)] = float(rate) if rate is not None else None
         else:
@@ -215,7 +250,7 @@ class AdminRoutes:
         return JSONResponse({"key": key, "rate": rate})
 
     async def card_behaviour(self, request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         account = self.state.accounts.get(str(data.pop("account", self.state.platform_id)))
         if account is None:
             return _error("No such account", 404)

@@ -9,22 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.billing import collection, urls
+from sandbox.billing.portal_flows import session_flow
 from sandbox.context import Ctx
-from sandbox.errors import invalid_request, resource_missing
+from sandbox.errors import resource_missing
 from sandbox.lists import list_response
 from sandbox.objects import apply_changes, clone, parse_metadata
 from sandbox.routing import ApiRoute
 
 Obj = dict[str, Any]
-
-FLOW_TYPES = (
-    "payment_method_update",
-    "subscription_cancel",
-    "subscription_update",
-    "subscription_update_confirm",
-    "customer_update",
-    "subscription_pause",
-)
 
 
 def _configuration(ctx: Ctx, config_id: str | None = None, *, default: bool = False) -> Obj:
@@ -136,7 +128,7 @@ def create_session(ctx: Ctx) -> Obj:
         "created": ctx.now(),
         "customer": customer["id"],
         "customer_account": None,
-        "flow": _flow(p.sub("flow_data"), p.nullable_str("return_url")),
+        "flow": session_flow(ctx, p.sub("flow_data"), p.nullable_str("return_url"), customer),
         "livemode": False,
         "locale": p.nullable_str("locale"),
         "on_behalf_of": p.nullable_str("on_behalf_of"),
@@ -145,54 +137,6 @@ def create_session(ctx: Ctx) -> Obj:
     }
     ctx.store.insert(session)
     return session
-
-
-def _flow(flow: Any, return_url: str | None) -> Obj | None:
-    if flow is None:
-        return None
-    flow.check(
-        (
-            "type",
-            "after_completion",
-            "subscription_cancel",
-            "subscription_update",
-            "subscription_update_confirm",
-        )
-    )
-    kind = flow.req_str("type")
-    if kind not in FLOW_TYPES:
-        raise invalid_request(
-            f"Invalid flow_data[type]: must be one of {', '.join(FLOW_TYPES)}",
-            param="flow_data[type]",
-        )
-    after = flow.sub("after_completion")
-    after_type = after.str("type", "portal_homepage") if after is not None else "portal_homepage"
-    redirect = None
-    if after is not None and after_type == "redirect":
-        target = after.sub("redirect")
-        redirect = {"return_url": target.req_str("return_url") if target else return_url}
-    confirmation = None
-    if after is not None and after_type == "hosted_confirmation":
-        sub = after.sub("hosted_confirmation")
-        confirmation = {"custom_message": sub.nullable_str("custom_message") if sub else None}
-    result: Obj = {
-        "after_completion": {
-            "hosted_confirmation": confirmation,
-            "redirect": redirect,
-            "type": after_type,
-        },
-        "subscription_cancel": None,
-        "subscription_update": None,
-        "subscription_update_confirm": None,
-        "type": kind,
-    }
-    cancel = flow.sub("subscription_cancel")
-    if kind == "subscription_cancel" and cancel is not None:
-        result["subscription_cancel"] = {
-            "retention": None,
-            "subscription": cancel.req_str("subscription"),
-        }
-    return result
 
 
 def update_card(

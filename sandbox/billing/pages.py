@@ -8,13 +8,13 @@ only listens locally, and the ids in the URLs are the capability.
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.admin import answers_400, read_json
 from sandbox.billing import api_portal, collection, invoices, payments
 from sandbox.billing.settings import save_settings, settings_for
 from sandbox.billing.updater import automatically_update
@@ -89,10 +89,12 @@ class BillingPages:
             Route(
                 "/_sandbox/portal/{account}/{session}", self.portal_page, methods=["GET", "POST"]
             ),
-            Route("/_sandbox/billing/settings", self.settings, methods=["GET", "POST"]),
+            Route(
+                "/_sandbox/billing/settings", answers_400(self.settings), methods=["GET", "POST"]
+            ),
             Route(
                 "/_sandbox/payment_methods/{id}/automatic_update",
-                self.automatic_update,
+                answers_400(self.automatic_update),
                 methods=["POST"],
             ),
         ]
@@ -279,8 +281,7 @@ class BillingPages:
         """GET (``?account=``) or POST a JSON object of changes: the account's retry settings."""
         data: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
-            body = await request.body()
-            data.update(json.loads(body) if body else {})
+            data.update(await read_json(request))
         account = self._account_from(data)
         if account is None:
             return JSONResponse(
@@ -300,8 +301,7 @@ class BillingPages:
     async def automatic_update(self, request: Request) -> Response:
         """Simulate the card account updater: new expiry (and optionally last4) for a card,
         ``payment_method.automatically_updated``; the card then charges successfully."""
-        body = await request.body()
-        data: dict[str, Any] = json.loads(body) if body else {}
+        data = await read_json(request)
         account = self._account_from(data)
         pm = account.store.get(request.path_params["id"]) if account else None
         if account is None or pm is None or pm.get("object") != "payment_method":

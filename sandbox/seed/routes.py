@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.admin import answers_400, read_json
 from sandbox.seed import SCENARIOS, seed_scenario, seeded_summary
 from sandbox.state import SandboxState
 
@@ -17,7 +16,7 @@ class SeedRoutes:
         self.state = state
 
     def routes(self) -> list[Route]:
-        return [Route("/_sandbox/seed", self.seed, methods=["GET", "POST"])]
+        return [Route("/_sandbox/seed", answers_400(self.seed), methods=["GET", "POST"])]
 
     async def seed(self, request: Request) -> Response:
         """GET: the last seeding's summary (accounts, keys, clocks). POST ``{"scenario":
@@ -30,8 +29,7 @@ class SeedRoutes:
                     404,
                 )
             return JSONResponse(found)
-        body = await request.body()
-        data = json.loads(body) if body else {}
+        data = await read_json(request)
         name = str(data.get("scenario", "demo"))
         if name not in SCENARIOS:
             message = f"Unknown scenario {name!r}; one of {', '.join(SCENARIOS)}."

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from sandbox.billing.scenario import Scenario
+from sandbox.conformance import check_object
 from sandbox.testing import running_sandbox
 
 T0 = 1_767_225_600
@@ -152,3 +154,73 @@ def test_portal_cancel_at_period_end(s: Scenario) -> None:
     assert s.get(f"/v1/subscriptions/{sub['id']}")["cancel_at_period_end"] is True
     s.advance(clock, days=32)
     assert s.get(f"/v1/subscriptions/{sub['id']}")["status"] == "canceled"
+
+
+def test_flow_data_for_every_flow_is_returned_as_stripe_shapes_it(s: Scenario) -> None:
+    customer, _ = s.customer(None)
+    price = s.price(1000)
+    sub = s.subscribe(customer, price)
+    item = sub["items"]["data"][0]["id"]
+    confirm = {
+        "subscription": sub["id"],
+        "items": [{"id": item, "price": price, "quantity": 2}],
+        "discounts": [{"coupon": "SAVE10"}],
+    }
+    retention = {"type": "coupon_offer", "coupon_offer": {"coupon": "STAY"}}
+    flows: list[dict[str, Any]] = [
+        {"type": "subscription_update", "subscription_update": {"subscription": sub["id"]}},
+        {"type": "subscription_update_confirm", "subscription_update_confirm": confirm},
+        {"type": "subscription_pause", "subscription_pause": {"subscription": sub["id"]}},
+        {
+            "type": "subscription_cancel",
+            "subscription_cancel": {"subscription": sub["id"], "retention": retention},
+        },
+        {"type": "customer_update"},
+    ]
+    keys = {
+        "after_completion",
+        "customer_update",
+        "subscription_cancel",
+        "subscription_pause",
+        "subscription_update",
+        "subscription_update_confirm",
+        "type",
+    }
+    for flow_data in flows:
+        session = s.client.v1.billing_portal.sessions.create(
+            params={"customer": customer, "flow_data": flow_data}
+        )
+        assert check_object(session.to_dict()) == []
+        flow = session.to_dict()["flow"]
+        kind = flow_data["type"]
+        assert flow["type"] == kind and set(flow) == keys
+        assert all(flow[key] is None for key in keys - {"after_completion", "type", kind})
+        assert flow["after_completion"]["type"] == "portal_homepage"
+        if kind in flow_data:
+            assert flow[kind]["subscription"] == sub["id"]
+    last = s.client.v1.billing_portal.sessions.create(
+        params={"customer": customer, "flow_data": flows[1]}
+    )
+    shown = last.to_dict()["flow"]["subscription_update_confirm"]
+    assert shown["items"] == [{"id": item, "price": price, "quantity": 2}]
+    assert shown["discounts"] == [{"coupon": "SAVE10", "promotion_code": None}]
+    cancel = s.client.v1.billing_portal.sessions.create(
+        params={"customer": customer, "flow_data": flows[3]}
+    )
+    assert cancel.to_dict()["flow"]["subscription_cancel"]["retention"] == retention
+    status, body = s.post(
+        "/v1/billing_portal/sessions",
+        {"customer": customer, "flow_data[type]": "subscription_update"},
+    )
+    assert status == 400 and body["error"]["param"] == "flow_data[subscription_update]"
+    other, _ = s.customer(None, email="other@example.test")
+    status, body = s.post(
+        "/v1/billing_portal/sessions",
+        {
+            "customer": other,
+            "flow_data[type]": "subscription_pause",
+            "flow_data[subscription_pause][subscription]": sub["id"],
+        },
+    )
+    assert status == 404
+    assert body["error"]["param"] == "flow_data[subscription_pause][subscription]"

@@ -219,3 +219,39 @@ def test_cli_serves_and_prints_credentials(tmp_path: Path) -> None:
         child.terminate()
         child.wait(timeout=15)
     assert (tmp_path / "state.pickle").exists()  # saved on shutdown
+
+
+def test_admin_routes_answer_400_on_malformed_json() -> None:
+    with running_sandbox(seed="admin-400") as sb:
+        posts = [
+            "/_sandbox/accounts",
+            "/_sandbox/keys",
+            "/_sandbox/keys/roll",
+            "/_sandbox/clock/advance",
+            "/_sandbox/delivery_options",
+            "/_sandbox/events/evt_x/resend",
+            "/_sandbox/rate_limits",
+            "/_sandbox/payment_methods/pm_x/behaviour",
+            "/_sandbox/payment_methods/pm_x/automatic_update",
+            "/_sandbox/billing/settings",
+            "/_sandbox/seed",
+        ]
+        for path in posts:
+            for body in (b'{"rate": ', b"[1, 2]"):
+                response = sb.http.post(path, content=body)
+                assert response.status_code == 400, (path, body, response.text)
+                error = response.json()["error"]
+                assert error["type"] == "invalid_request_error" and error["message"], path
+        broken = sb.http.post("/_sandbox/keys", content=b'{"permissions": ').json()
+        assert broken["error"]["message"].startswith("Malformed JSON body")
+        # Well-formed JSON with values of the wrong kind is a 400 too, saying what is wrong.
+        for path, body in (
+            ("/_sandbox/rate_limits", {"rate": "fast"}),
+            ("/_sandbox/keys", {"permissions": ["customers"]}),
+            ("/_sandbox/clock/advance", {"seconds": "soon"}),
+            ("/_sandbox/delivery_options", {"delay": "later"}),
+            ("/_sandbox/seed", {"customers": "many"}),
+        ):
+            response = sb.http.post(path, json=body)
+            assert response.status_code == 400, (path, response.text)
+        assert sb.http.post("/_sandbox/rate_limits", json={"rate": 5}).status_code == 200
