@@ -71,13 +71,20 @@ async def start_run(
         trigger=trigger,
         progress=progress_of({}),
     )
-    await enqueue(
-        runtime,
-        TASK,
-        workspace_id=workspace_id,
-        payload={"run_id": run.id},
-        dedupe_key=f"{TASK}:{run.id}",
-    )
+    try:
+        await enqueue(
+            runtime,
+            TASK,
+            workspace_id=workspace_id,
+            payload={"run_id": run.id},
+            dedupe_key=f"{TASK}:{run.id}",
+        )
+    except BaseException as exc:
+        # A queued run without a job would block every later audit of the account.
+        await AuditRun.filter(id=run.id, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, error=describe(exc), attempts=MAX_ATTEMPTS
+        )
+        raise
     return await AuditRun.get(id=run.id)
 
 

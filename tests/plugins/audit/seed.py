@@ -3,13 +3,15 @@
 The demo businesses are realistic, so they rarely hold the corner cases every figure of the
 audit has to be checked on. `add_corner_cases` gives a seeded business, on its own test clock:
 a trialing customer without an email, a daily-billed subscription left `unpaid` after its
-retries (its invoice then marked uncollectible), a past-due one whose open invoice was voided
-(so no retry is scheduled), an open dispute waiting for evidence and a subscription Stripe
-bills by emailed invoice, all in `currency`, so that a second currency appears.
+retries (its invoice then marked uncollectible), one waiting for a retry, a past-due one whose
+open invoice was voided (so no retry is scheduled), one on a card past its expiry, an open
+dispute waiting for evidence and a subscription Stripe bills by emailed invoice, all in
+`currency`, so that a second currency appears.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.testing import RunningSandbox
@@ -84,10 +86,23 @@ class Business:
             decline_code=decline_code,
         )
 
+    def expired_card_subscription(self, email: str, currency: str) -> str:
+        """Active, on a card whose expiry month is already over and that nobody refreshed."""
+        customer, card = self.customer(email)
+        sub = self.subscribe(customer, self.price(1900, currency, "month"))
+        now = datetime.fromtimestamp(self.now(), UTC)
+        year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+        self.client.v1.payment_methods.update(
+            str(card), params={"card": {"exp_month": month, "exp_year": year}}
+        )
+        return sub
+
+    def now(self) -> int:
+        return int(self.client.v1.test_helpers.test_clocks.retrieve(self.clock).frozen_time)
+
     def advance(self, days: float) -> None:
-        now = int(self.client.v1.test_helpers.test_clocks.retrieve(self.clock).frozen_time)
         self.client.v1.test_helpers.test_clocks.advance(
-            self.clock, params={"frozen_time": now + int(days * DAY)}
+            self.clock, params={"frozen_time": self.now() + int(days * DAY)}
         )
         self.sb.wait_for_clock(self.account, self.clock, timeout=60)
 
@@ -105,19 +120,22 @@ def add_corner_cases(sb: RunningSandbox, summary: Any, currency: str, tag: str) 
     unpaid, unpaid_card = biz.failing_daily_subscription(f"unpaid.{tag}@example.test", currency)
     biz.advance(0.6)
     past_due, _ = biz.failing_daily_subscription(f"past-due.{tag}@example.test", currency)
+    retrying, _ = biz.failing_daily_subscription(f"retrying.{tag}@example.test", currency)
     biz.advance(0.6)
     # The first renewal failed on insufficient funds; its one retry fails otherwise (an
-    # invoice's decline is its first) and the subscription goes unpaid. The second renewal
-    # fails once and waits for its retry when the clock stops.
+    # invoice's decline is its first) and the subscription goes unpaid. The other two fail
+    # once and wait for their retry when the clock stops; one of them is then voided.
     biz.decline(unpaid_card, "do_not_honor")
     biz.advance(0.6)
     assert biz.get(f"/v1/subscriptions/{unpaid}")["status"] == "unpaid"
     [owed] = biz.invoices(subscription=unpaid, status="open")
     biz.client.v1.invoices.mark_uncollectible(owed["id"])
-    [retrying] = biz.invoices(subscription=past_due, status="open")
-    assert retrying["next_payment_attempt"] and retrying["attempt_count"] == 1
-    biz.client.v1.invoices.void_invoice(retrying["id"])  # past due, nothing left to retry
-    assert biz.get(f"/v1/subscriptions/{past_due}")["status"] == "past_due"
+    for sub in (past_due, retrying):
+        [waiting] = biz.invoices(subscription=sub, status="open")
+        assert waiting["next_payment_attempt"] and waiting["attempt_count"] == 1
+    biz.client.v1.invoices.void_invoice(waiting["id"])  # past due, nothing left to retry
+    assert biz.get(f"/v1/subscriptions/{retrying}")["status"] == "past_due"
+    biz.expired_card_subscription(f"expired.{tag}@example.test", currency)
 
     disputer, card = biz.customer(f"dispute.{tag}@example.test")
     assert card is not None
@@ -140,8 +158,7 @@ def add_stray_clock(sb: RunningSandbox, summary: Any, days_ahead: int = 40) -> s
     """A test clock nobody lives on, later than the business's own: it must not move the
     audit's window."""
     biz = Business(sb, summary)
-    now = int(biz.client.v1.test_helpers.test_clocks.retrieve(biz.clock).frozen_time)
     clock = biz.client.v1.test_helpers.test_clocks.create(
-        params={"frozen_time": now + days_ahead * DAY, "name": "stray"}
+        params={"frozen_time": biz.now() + days_ahead * DAY, "name": "stray"}
     )
     return str(clock.id)

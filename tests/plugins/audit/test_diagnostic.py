@@ -93,7 +93,8 @@ def assert_not_trivial(t: dict[str, Any]) -> None:
     assert len(failed["by_category"]) >= 2 and failed["max_attempt_count"] >= 2
     assert failed["lost"]["count"] and failed["recoverable"]["count"] and failed["mrr_exposed"]
     assert failed["recovered_by_retries"]["count"] + failed["recovered_by_customer"]["count"]
-    assert cards["without_card"] and cards["count"]
+    assert failed["in_retry"]["count"] and health["retries"]["open_with_retry_scheduled"]
+    assert cards["without_card"] and cards["count"] and cards["expired_not_refreshed"]["count"]
     assert disputes["needs_response"] and disputes["nearest_deadlines"]
     assert disputes["win_rate"] is not None
     assert health["trialing"]["count"] and health["unpaid"]["count"]

@@ -3,6 +3,7 @@ reader per account, and the least key that suffices."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from core.jobs import RetryLater
 from core.models.accounts import StripeAccount
 from core.runtime import Runtime
 from core.tenancy import workspace_scope
+from plugins.audit import lease
 from plugins.audit.lease import STALE_AFTER
 from plugins.audit.models import AuditRun, RunStatus
 from plugins.audit.permissions import stripe_permissions
@@ -228,3 +230,25 @@ async def new_run(workspace_id: int) -> AuditRun:
 
 def pages_in(checkpoint: dict[str, Any]) -> int:
     return sum(int(state.get("pages", 0)) for state in checkpoint.get("streams", {}).values())
+
+
+async def test_the_heartbeat_beats_while_the_attempt_reads(
+    app: Any, runtime: Runtime, clock: FrozenClock, seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lease, "HEARTBEAT_SECONDS", 0.01)
+    workspace = await connect(runtime, seeded[1].businesses[0], "acme")
+    with workspace_scope(workspace.id):
+        run = await new_run(workspace.id)
+        assert await lease.take(run, runtime.now())
+        assert not await lease.take(run, runtime.now())  # held: a second attempt loses
+        async with lease.heartbeat(runtime, run):
+            clock.advance(timedelta(minutes=10))  # e.g. a long wait on a 429's Retry-After
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                beat = await AuditRun.get(id=run.id)
+                if beat.heartbeat_at == runtime.now():
+                    break
+        assert beat.heartbeat_at == runtime.now()
+        assert lease.is_fresh(beat, runtime.now())
+        clock.advance(lease.STALE_AFTER + timedelta(seconds=1))  # the beating stopped
+        assert await lease.take(run, runtime.now())
