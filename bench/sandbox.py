@@ -1,11 +1,14 @@
 """Benchmark the Stripe sandbox: retrieve and list requests/second with 100,000 objects.
 
-Runs the sandbox in a child process (so the load generator does not share its GIL), fills
-it in-process with customers and attached payment methods across several connected accounts,
-then drives real HTTP requests from a few concurrent clients and prints requests/second and
-latency for each request kind, next to a trivial baseline endpoint (``GET /_sandbox/clock``).
+Runs the sandbox in a child process (so the load generator does not share its GIL) exactly
+as ``secondloop sandbox`` runs it — the billing engine loaded — fills it in-process with
+customers, their attached payment methods and their invoices across several connected
+accounts, then drives real HTTP requests from a few concurrent clients and prints
+requests/second and latency for each request kind, next to a trivial baseline endpoint
+(``GET /_sandbox/clock``) measured in the same run, and each kind's share of it.
 
     .venv/bin/python bench/sandbox.py [--objects 100000] [--accounts 5] [--clients 8] [--seconds 3]
+    .venv/bin/python bench/sandbox.py --foundation-only   # without the billing engine
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ TARGET = 500.0
 
 
 # -- the child: fill and serve --------------------------------------------------------
-def fill(state: Any, objects: int, accounts: int) -> dict[str, Any]:
-    """Create ``objects`` objects (half customers, half payment methods attached to them)."""
+def fill(state: Any, objects: int, accounts: int, billing: bool) -> dict[str, Any]:
+    """Create ``objects`` objects: customers, a payment method attached to each and, with the
+    billing engine, an invoice for each (a third each; half each without invoices)."""
     from sandbox.accounts import provision_account
     from sandbox.cards import CARDS
     from sandbox.context import Ctx
@@ -46,13 +50,14 @@ def fill(state: Any, objects: int, accounts: int) -> dict[str, Any]:
 
     cards = list(CARDS.values())
     per_account = objects // accounts
+    per_customer = 3 if billing else 2
     summary: dict[str, Any] = {"accounts": []}
     for a in range(accounts):
         info = provision_account(state, name=f"Bench {a}")
         ctx = Ctx(state, state.accounts[info["id"]])
-        customer_ids = []
-        emails = []
-        for i in range(per_account // 2):
+        make_invoice = _invoice_maker(ctx) if billing else None
+        customer_ids, emails, invoice_ids = [], [], []
+        for i in range(per_account // per_customer):
             state.clock.offset += 1  # spread `created` so created filters have work to do
             customer = blank_customer(ctx, ctx.new_id("cus"), ctx.now(), None)
             customer["email"] = f"c{i}@bench{a}.test"
@@ -62,26 +67,59 @@ def fill(state: Any, objects: int, accounts: int) -> dict[str, Any]:
             ctx.store.save(pm)
             customer_ids.append(customer["id"])
             emails.append(customer["email"])
+            if make_invoice is not None:
+                invoice_ids.append(make_invoice(customer, i))
         summary["accounts"].append(
-            {"id": info["id"], "customers": customer_ids[::50], "emails": emails[::50]}
+            {
+                "id": info["id"],
+                "customers": customer_ids[::50],
+                "emails": emails[::50],
+                "invoices": invoice_ids[::50],
+            }
         )
     summary["objects"] = sum(len(acc.store.objects) for acc in state.accounts.values())
     return summary
 
 
-def serve(port: int, objects: int, accounts: int, extensions: bool) -> None:
+def _invoice_maker(ctx: Any) -> Callable[[dict[str, Any], int], str]:
+    """Stores full-shape invoices (the engine's own builder), most paid, some open."""
+    from sandbox.billing import invoices
+
+    product = {"id": ctx.new_id("prod"), "object": "product", "name": "Bench plan"}
+    price = {
+        "id": ctx.new_id("price"),
+        "object": "price",
+        "currency": "usd",
+        "product": product["id"],
+        "recurring": {"interval": "month"},
+        "unit_amount": 2500,
+    }
+
+    def make(customer: dict[str, Any], i: int) -> str:
+        now = ctx.now()
+        spec = invoices.LineSpec(price, 1, now, now + 30 * 86_400)
+        invoice = invoices.build(ctx, customer=customer, lines=[spec], billing_reason="manual")
+        invoice["status"] = "open" if i % 5 == 0 else "paid"
+        ctx.store.insert(invoice)
+        return str(invoice["id"])
+
+    return make
+
+
+def serve(port: int, objects: int, accounts: int, billing: bool) -> None:
     import uvicorn
 
     from sandbox.app import create_app
     from sandbox.config import SandboxConfig
 
     config = SandboxConfig(seed="bench", persist_interval=None)
-    if not extensions:
+    if not billing:
         config.extensions = ()
     app = create_app(config)
     state = app.state.sandbox
     started = time.perf_counter()
-    summary = fill(state, objects, accounts)
+    summary = fill(state, objects, accounts, billing)
+    summary["billing"] = billing
     summary["fill_seconds"] = round(time.perf_counter() - started, 2)
     summary["platform_key"] = state.platform.secret_key
     print("READY " + json.dumps(summary), flush=True)
@@ -194,6 +232,23 @@ def scenarios(summary: dict[str, Any]) -> dict[str, RequestMaker]:
         cus = rng.choice(account["customers"])
         return f"/v1/payment_methods?customer={cus}&expand[]=data.customer", headers
 
+    def retrieve_invoice(rng: random.Random) -> tuple[str, dict[str, str]]:
+        account, headers = auth(rng)
+        return f"/v1/invoices/{rng.choice(account['invoices'])}", headers
+
+    def customer_invoices(rng: random.Random) -> tuple[str, dict[str, str]]:
+        account, headers = auth(rng)
+        return f"/v1/invoices?customer={rng.choice(account['customers'])}", headers
+
+    def open_invoices(rng: random.Random) -> tuple[str, dict[str, str]]:
+        _, headers = auth(rng)
+        return "/v1/invoices?status=open&limit=10", headers
+
+    billing = {
+        "retrieve invoice": retrieve_invoice,
+        "list a customer's invoices": customer_invoices,
+        "list open invoices (limit 10)": open_invoices,
+    }
     return {
         "baseline GET /_sandbox/clock": baseline,
         "retrieve customer": retrieve,
@@ -202,6 +257,7 @@ def scenarios(summary: dict[str, Any]) -> dict[str, RequestMaker]:
         "list a customer's payment methods": by_customer,
         "list customers by email": by_email,
         "list payment methods + expand data.customer": expanded,
+        **(billing if summary["billing"] else {}),
     }
 
 
@@ -211,11 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--with-extensions", action="store_true", help="load sandbox.billing")
+    parser.add_argument(
+        "--foundation-only",
+        action="store_true",
+        help="without the billing engine (no invoices); the default measures the real setup",
+    )
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
-        serve(args.serve, args.objects, args.accounts, args.with_extensions)
+        serve(args.serve, args.objects, args.accounts, not args.foundation_only)
         return 0
 
     port = free_port()
@@ -229,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         "--accounts",
         str(args.accounts),
     ]
-    if args.with_extensions:
-        command.append("--with-extensions")
+    if args.foundation_only:
+        command.append("--foundation-only")
     env = {**os.environ, "PYTHONPATH": _ROOT}
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -249,17 +309,26 @@ def main(argv: list[str] | None = None) -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+        engine = "billing engine on" if summary["billing"] else "foundation only"
         print(
-            f"store: {summary['objects']:,} objects in {args.accounts} accounts "
+            f"store: {summary['objects']:,} objects in {args.accounts} accounts, {engine} "
             f"(filled in {summary['fill_seconds']} s); {args.clients} concurrent clients, "
             f"{args.seconds:g} s per kind"
         )
-        print(f"{'request':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        header = f"{'request':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        print(f"{header} {'of baseline':>12}")
         slowest = float("inf")
+        baseline = 0.0
         for name, make in scenarios(summary).items():
             rate, latencies, errors = asyncio.run(measure(port, make, args.clients, args.seconds))
             cuts = statistics.quantiles(latencies, n=100)
-            print(f"{name:48} {rate:8.0f} {cuts[49] * 1000:8.2f} {cuts[98] * 1000:8.2f} {errors:7}")
+            if name.startswith("baseline"):
+                baseline = rate
+            share = f"{rate / baseline:12.0%}" if baseline else f"{'':12}"
+            print(
+                f"{name:48} {rate:8.0f} {cuts[49] * 1000:8.2f} {cuts[98] * 1000:8.2f} "
+                f"{errors:7} {share}"
+            )
             if not name.startswith("baseline"):
                 slowest = min(slowest, rate)
         verdict = "meets" if slowest >= TARGET else "MISSES"
