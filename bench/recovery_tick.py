@@ -16,9 +16,16 @@ same run against the same SMTP server: the delivery rate of the same number of p
 messages sent by aiosmtplib exactly as the email service sends them (one connection per
 message, 20 at a time, as the embedded broker runs 20 jobs at once), with no database at all.
 
+The workspaces' email rate limits are set high by default (`--rate-limits`, 1000000/s): the
+issue asks what the tick and delivery cost, and the product's defaults (10/s, 100/m, 1000/h,
+10000/d per workspace) would otherwise decide the figure whenever a run sends more than about
+100 messages a minute per workspace, as a reduced run (fewer workspaces, same steps each)
+does. The limits are still checked on every delivery (the same queries); they just never
+defer. `--rate-limits default` measures with the product's defaults.
+
     .venv/bin/python bench/recovery_tick.py [--steps 100000] [--workspaces 1000]
         [--configs sqlite,postgres1,postgres2] [--postgres postgres://postgres@127.0.0.1:5432]
-        [--baseline 5000]
+        [--baseline 5000] [--rate-limits 1000000/s | default]
 
 BENCH_PROFILE=/tmp/tick writes a cProfile of each worker to /tmp/tick-<config>-<n>.prof.
 """
@@ -42,6 +49,9 @@ if sys.path and os.path.abspath(sys.path[0]) == _HERE:
     sys.path[0] = _ROOT
 
 CONCURRENCY = 20  # the embedded broker's max_async_tasks
+HIGH_LIMITS = "1000000/s"
+# The main process hands the limits to its workers through their environment.
+LIMITS_ENV = "BENCH_RATE_LIMITS"
 
 
 def free_port() -> int:
@@ -136,9 +146,12 @@ async def baseline(port: int, count: int) -> float:
 
 # -- seeding: the models, in bulk -----------------------------------------------------------
 def bench_settings(database_url: str, smtp_port: int) -> Any:
+    from core.email.ratelimit import SETTING
     from core.settings import Settings
 
+    limits = os.environ.get(LIMITS_ENV, HIGH_LIMITS)
     return Settings(
+        extra={} if limits == "default" else {SETTING: limits},
         environment="test",
         database_url=database_url,
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
@@ -370,6 +383,11 @@ def main() -> int:
     parser.add_argument(
         "--baseline", type=int, default=5000, help="messages in the SMTP baseline (at most --steps)"
     )
+    parser.add_argument(
+        "--rate-limits",
+        default=HIGH_LIMITS,
+        help="the workspaces' email rate limits, or 'default' for the product's",
+    )
     parser.add_argument("--serve-smtp", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--smtp-port", type=int, help=argparse.SUPPRESS)
@@ -382,7 +400,15 @@ def main() -> int:
         worker_main(args.work, args.smtp_port, args.profile)
         return 0
 
+    os.environ[LIMITS_ENV] = args.rate_limits
     print(f"recovery tick: {args.steps:,} due email steps across {args.workspaces:,} workspaces")
+    if args.rate_limits == "default":
+        print("  email rate limits: the product's defaults (10/s, 100/m, 1000/h, 10000/d)")
+    else:
+        print(
+            f"  email rate limits: {args.rate_limits} per workspace, set high so the tick is "
+            "measured, not the limiter (checked on every delivery, never deferring)"
+        )
     smtp = SmtpChild()
     try:
         count = min(args.baseline, args.steps)

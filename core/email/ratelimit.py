@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 
 from core.models.email import EmailStatus, OutboundEmail
 from core.runtime import Runtime
@@ -57,16 +58,23 @@ def install(runtime: Runtime) -> None:
     runtime.services[SERVICE] = configured_limits(runtime.settings)
 
 
-async def _all_below(limits: tuple[Limit, ...], rows: Any, since: datetime) -> bool:
-    """One count over the longest window: when it is below the smallest limit, every window is
-    (each shorter window holds a subset), so the per-window counts can be skipped. A quiet
-    workspace then costs one query per check instead of one per window."""
+async def _window_counts(limits: tuple[Limit, ...], rows: Any, since: datetime) -> list[int]:
+    """How many of `rows` fall in each limit's window ending at `since`: one query for all the
+    windows (a conditional count each), so a busy workspace, past the smallest limit in its
+    longest window, costs one query per check rather than one per window."""
     if not limits:
-        return True
+        return []
     longest = max(limit.window for limit in limits)
+    counts = {
+        f"w{n}": Count("id", _filter=Q(claimed_at__gte=since - limit.window))
+        for n, limit in enumerate(limits)
+    }
     with unscoped():
-        count = await rows.filter(claimed_at__gte=since - longest).count()
-    return bool(count < min(limit.count for limit in limits))
+        found = (
+            await rows.filter(claimed_at__gte=since - longest).annotate(**counts).values(*counts)
+        )
+    row = found[0] if found else {}
+    return [int(row.get(name) or 0) for name in counts]
 
 
 async def delay_for(runtime: Runtime, workspace_id: int) -> float:
@@ -78,18 +86,12 @@ async def delay_for(runtime: Runtime, workspace_id: int) -> float:
         sending = OutboundEmail.filter(
             workspace_id=workspace_id, status__in=[EmailStatus.SENDING, EmailStatus.SENT]
         )
-    if await _all_below(limits, sending, now):
-        return 0.0
-    for limit in limits:
-        since = now - limit.window
+    counts = await _window_counts(limits, sending, now)
+    for limit, count in zip(limits, counts, strict=True):
+        if count < limit.count:
+            continue
         with unscoped():
-            recent = OutboundEmail.filter(
-                workspace_id=workspace_id,
-                status__in=[EmailStatus.SENDING, EmailStatus.SENT],
-                claimed_at__gte=since,
-            )
-            if await recent.count() < limit.count:
-                continue
+            recent = sending.filter(claimed_at__gte=now - limit.window)
             # Wait until enough of the window's sends age out to make room for one more.
             times: list[datetime] = await (
                 recent.order_by("-claimed_at")
@@ -115,16 +117,5 @@ async def lost_race(runtime: Runtime, email: OutboundEmail) -> bool:
             workspace_id=email.workspace_id,
             status__in=[EmailStatus.SENDING, EmailStatus.SENT],
         )
-    if await _all_below(limits, others, mine):
-        return False
-    for limit in limits:
-        with unscoped():
-            ahead = await OutboundEmail.filter(
-                earlier,
-                workspace_id=email.workspace_id,
-                status__in=[EmailStatus.SENDING, EmailStatus.SENT],
-                claimed_at__gte=mine - limit.window,
-            ).count()
-        if ahead >= limit.count:
-            return True
-    return False
+    counts = await _window_counts(limits, others, mine)
+    return any(ahead >= limit.count for limit, ahead in zip(limits, counts, strict=True))

@@ -32,8 +32,12 @@ async def test_outbox_delivery_records_both_parts_and_headers(
 ) -> None:
     ws = await _workspace()
     email = await send_email(
-        runtime, workspace_id=ws.id, to="ann@example.com", subject="Your card",
-        text="Hello Ann,\n\nplease <update> it.", idempotency_key="k1",
+        runtime,
+        workspace_id=ws.id,
+        to="ann@example.com",
+        subject="Your card",
+        text="Hello Ann,\n\nplease <update> it.",
+        idempotency_key="k1",
     )
     await drain()
     with unscoped():
@@ -49,10 +53,22 @@ async def test_outbox_delivery_records_both_parts_and_headers(
 
 async def test_same_idempotency_key_sends_once(app: object, runtime: Runtime, drain) -> None:
     ws = await _workspace()
-    first = await send_email(runtime, workspace_id=ws.id, to="a@example.com", subject="S",
-                             text="t", idempotency_key="same")
-    second = await send_email(runtime, workspace_id=ws.id, to="a@example.com", subject="S2",
-                              text="t2", idempotency_key="same")
+    first = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="a@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="same",
+    )
+    second = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="a@example.com",
+        subject="S2",
+        text="t2",
+        idempotency_key="same",
+    )
     await drain()
     assert first.id == second.id
     with unscoped():
@@ -60,12 +76,30 @@ async def test_same_idempotency_key_sends_once(app: object, runtime: Runtime, dr
         assert await Job.filter(name="core.email.deliver").count() == 1
     # The same key in another workspace, or with no workspace, is a different message.
     other = await _workspace("other")
-    third = await send_email(runtime, workspace_id=other.id, to="a@example.com", subject="S",
-                             text="t", idempotency_key="same")
-    fourth = await send_email(runtime, workspace_id=None, to="a@example.com", subject="S",
-                              text="t", idempotency_key="same")
-    fifth = await send_email(runtime, workspace_id=None, to="a@example.com", subject="S",
-                             text="t", idempotency_key="same")
+    third = await send_email(
+        runtime,
+        workspace_id=other.id,
+        to="a@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="same",
+    )
+    fourth = await send_email(
+        runtime,
+        workspace_id=None,
+        to="a@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="same",
+    )
+    fifth = await send_email(
+        runtime,
+        workspace_id=None,
+        to="a@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="same",
+    )
     assert len({first.id, third.id, fourth.id}) == 3 and fourth.id == fifth.id
 
 
@@ -73,8 +107,15 @@ async def test_suppressed_address_is_not_sent(app: object, runtime: Runtime, dra
     ws = await _workspace()
     with workspace_scope(ws.id):
         await Suppression.create(email="gone@example.com", created_at=runtime.now())
-    email = await send_email(runtime, workspace_id=ws.id, to="Gone@Example.com", subject="S",
-                             text="t", idempotency_key="k", customer_facing=True)
+    email = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="Gone@Example.com",
+        subject="S",
+        text="t",
+        idempotency_key="k",
+        customer_facing=True,
+    )
     await drain()
     with unscoped():
         assert (await OutboundEmail.get(id=email.id)).status == EmailStatus.SUPPRESSED
@@ -84,8 +125,15 @@ async def test_one_click_unsubscribe_suppresses_later_mail(
     app: object, runtime: Runtime, client: httpx.AsyncClient, drain
 ) -> None:
     ws = await _workspace()
-    email = await send_email(runtime, workspace_id=ws.id, to="bob@example.com", subject="S",
-                             text="t", idempotency_key="k1", customer_facing=True)
+    email = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="bob@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="k1",
+        customer_facing=True,
+    )
     header = email.headers["List-Unsubscribe"]
     assert email.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "mailto:" in header
@@ -108,8 +156,15 @@ async def test_one_click_unsubscribe_suppresses_later_mail(
         rows = await Suppression.filter(workspace_id=ws.id).values_list("email", "reason")
     assert rows == [("bob@example.com", "unsubscribe")]
 
-    later = await send_email(runtime, workspace_id=ws.id, to="bob@example.com", subject="S",
-                             text="t", idempotency_key="k2", customer_facing=True)
+    later = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="bob@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="k2",
+        customer_facing=True,
+    )
     await drain()
     with unscoped():
         assert (await OutboundEmail.get(id=later.id)).status == EmailStatus.SUPPRESSED
@@ -136,8 +191,14 @@ async def test_rate_limit_defers_and_never_drops(
     ws = await _workspace()
     ids = []
     for n in range(5):
-        email = await send_email(runtime, workspace_id=ws.id, to=f"c{n}@example.com",
-                                 subject="S", text="t", idempotency_key=f"k{n}")
+        email = await send_email(
+            runtime,
+            workspace_id=ws.id,
+            to=f"c{n}@example.com",
+            subject="S",
+            text="t",
+            idempotency_key=f"k{n}",
+        )
         ids.append(email.id)
     await drain()
     with unscoped():
@@ -155,11 +216,25 @@ async def test_rate_limit_defers_and_never_drops(
 
 async def test_customer_facing_mail_needs_a_workspace(app: object, runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="workspace"):
-        await send_email(runtime, workspace_id=None, to="a@example.com", subject="S", text="t",
-                         idempotency_key="k", customer_facing=True)
+        await send_email(
+            runtime,
+            workspace_id=None,
+            to="a@example.com",
+            subject="S",
+            text="t",
+            idempotency_key="k",
+            customer_facing=True,
+        )
     with pytest.raises(ValueError, match="header"):
-        await send_email(runtime, workspace_id=None, to="a@example.com", subject="S", text="t",
-                         idempotency_key="k", headers={"X-Evil": "a\r\nBcc: x@example.com"})
+        await send_email(
+            runtime,
+            workspace_id=None,
+            to="a@example.com",
+            subject="S",
+            text="t",
+            idempotency_key="k",
+            headers={"X-Evil": "a\r\nBcc: x@example.com"},
+        )
 
 
 async def test_an_attempt_that_died_mid_send_is_resent_once_after_the_claim_expires(
@@ -168,8 +243,14 @@ async def test_an_attempt_that_died_mid_send_is_resent_once_after_the_claim_expi
     from core.email.delivery import CLAIM_TIMEOUT
 
     ws = await _workspace()
-    email = await send_email(runtime, workspace_id=ws.id, to="a@example.com", subject="S",
-                             text="t", idempotency_key="crash")
+    email = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="a@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="crash",
+    )
     await drain()  # let the first delivery finish (on Redis it runs in a worker)
     # As if a worker claimed it and died before recording the outcome.
     with unscoped():
@@ -195,7 +276,8 @@ def test_rate_limit_setting_is_validated_at_start_up(settings: Settings) -> None
     from core.settings import SettingsError
 
     assert [(lim.count, lim.window.total_seconds()) for lim in parse_limits("10/s, 5/min")] == [
-        (10, 1.0), (5, 60.0)
+        (10, 1.0),
+        (5, 60.0),
     ]
     bad = settings.replace(extra={"SECONDLOOP_EMAIL_RATE_LIMITS": "ten per second"})
     with pytest.raises(SettingsError, match="SECONDLOOP_EMAIL_RATE_LIMITS"):
@@ -211,12 +293,22 @@ async def test_concurrent_claims_past_the_limit_lose_the_race(
     rows = []
     with unscoped():
         for n in range(4):  # four workers claimed at the same instant; the limit is 3 a minute
-            rows.append(await OutboundEmail.create(
-                workspace_id=ws.id, key=f"{ws.id}:r{n}", idempotency_key=f"r{n}",
-                message_id=f"<r{n}@x>", to_address="a@example.com", from_address="f@x.test",
-                subject="S", text_body="t", html_body="<p>t</p>", created_at=clock.now(),
-                status=EmailStatus.SENDING, claimed_at=clock.now(),
-            ))
+            rows.append(
+                await OutboundEmail.create(
+                    workspace_id=ws.id,
+                    key=f"{ws.id}:r{n}",
+                    idempotency_key=f"r{n}",
+                    message_id=f"<r{n}@x>",
+                    to_address="a@example.com",
+                    from_address="f@x.test",
+                    subject="S",
+                    text_body="t",
+                    html_body="<p>t</p>",
+                    created_at=clock.now(),
+                    status=EmailStatus.SENDING,
+                    claimed_at=clock.now(),
+                )
+            )
     assert [await lost_race(runtime, row) for row in rows] == [False, False, False, True]
 
 
@@ -227,8 +319,14 @@ async def test_mail_for_another_workspace_is_refused_inside_a_scope(
 
     a, b = await _workspace("a"), await _workspace("b")
     with workspace_scope(a.id), pytest.raises(TenancyError):
-        await send_email(runtime, workspace_id=b.id, to="x@example.com", subject="S", text="t",
-                         idempotency_key="k")
+        await send_email(
+            runtime,
+            workspace_id=b.id,
+            to="x@example.com",
+            subject="S",
+            text="t",
+            idempotency_key="k",
+        )
 
 
 async def test_a_message_whose_job_was_lost_is_requeued(
@@ -239,9 +337,16 @@ async def test_a_message_whose_job_was_lost_is_requeued(
     ws = await _workspace()
     with unscoped():  # recorded, then the process died before enqueueing its delivery
         row = await OutboundEmail.create(
-            workspace_id=ws.id, key=f"{ws.id}:lost", idempotency_key="lost",
-            message_id="<lost@x>", to_address="a@example.com", from_address="f@x.test",
-            subject="S", text_body="t", html_body="<p>t</p>", created_at=clock.now(),
+            workspace_id=ws.id,
+            key=f"{ws.id}:lost",
+            idempotency_key="lost",
+            message_id="<lost@x>",
+            to_address="a@example.com",
+            from_address="f@x.test",
+            subject="S",
+            text_body="t",
+            html_body="<p>t</p>",
+            created_at=clock.now(),
         )
     assert await requeue(None, runtime) == 0  # too young: its enqueue may still be under way
     clock.advance(timedelta(minutes=2))
@@ -251,3 +356,52 @@ async def test_a_message_whose_job_was_lost_is_requeued(
     with unscoped():
         assert (await OutboundEmail.get(id=row.id)).status == EmailStatus.SENT
     assert "core.email.requeue" in runtime.schedules
+
+
+async def test_a_busy_workspace_checks_its_limits_in_one_query(
+    app: object, runtime: Runtime, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the smallest limit in the longest window (here 3 of 100 a day), yet within every
+    limit: the check is still one statement, not one per window (the tick's cost per email)."""
+    from tortoise import connections
+
+    from core.email.ratelimit import delay_for, lost_race
+
+    ws = await _workspace()
+    with unscoped():
+        rows = [
+            await OutboundEmail.create(
+                workspace_id=ws.id,
+                key=f"{ws.id}:b{n}",
+                idempotency_key=f"b{n}",
+                message_id=f"<b{n}@x>",
+                to_address="a@example.com",
+                from_address="f@x.test",
+                subject="S",
+                text_body="t",
+                html_body="<p>t</p>",
+                created_at=clock.now(),
+                status=EmailStatus.SENT,
+                claimed_at=clock.now() - timedelta(minutes=10 * n),
+            )
+            for n in range(5, 0, -1)
+        ]
+    conn = connections.get("default")
+    statements: list[str] = []
+    for name in ("execute_query", "execute_query_dict"):
+        real = getattr(conn, name)
+
+        async def counted(sql: str, values: object = None, _real: object = real) -> object:
+            statements.append(sql)
+            return await _real(sql, values)  # type: ignore[operator]
+
+        monkeypatch.setattr(conn, name, counted)
+    assert await delay_for(runtime, ws.id) == 0.0
+    assert await lost_race(runtime, rows[-1]) is False
+    assert len(statements) == 2, statements
+
+    with unscoped():  # the same five sends, all in the last minute: over 3 a minute
+        await OutboundEmail.filter(workspace_id=ws.id).update(claimed_at=clock.now())
+    await rows[-1].refresh_from_db()
+    assert await delay_for(runtime, ws.id) == 60.0  # until the window makes room for one more
+    assert await lost_race(runtime, rows[-1]) is True
