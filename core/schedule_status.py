@@ -18,6 +18,7 @@ from starlette.requests import Request
 from core.contributions import ApiRoute, Schedule
 from core.models.schedules import ScheduleRun
 from core.runtime import Runtime
+from core.scheduler import current_slot
 from core.tenancy import unscoped
 
 # The scheduler ticks every second; a slot not started a minute after it began was missed.
@@ -32,8 +33,7 @@ MAX_SLOTS = 1440
 def expected_slot(schedule: Schedule, now: datetime) -> datetime | None:
     """The newest slot at or before `now` the schedule should have run in."""
     if schedule.every:
-        epoch = now.timestamp()
-        return datetime.fromtimestamp(epoch - epoch % schedule.every, now.tzinfo)
+        return current_slot(schedule, now)
     if not schedule.cron:
         return None
     minute = now.replace(second=0, microsecond=0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pycron
 from tortoise.exceptions import IntegrityError
@@ -34,23 +34,6 @@ def current_slot(schedule: Schedule, now: datetime) -> datetime | None:
         minute = now.replace(second=0, microsecond=0)
         return minute if pycron.is_now(schedule.cron, minute) else None
     raise ValueError(f"schedule {schedule.name!r} has neither cron nor every")
-
-
-def interval(schedule: Schedule, now: datetime) -> timedelta:
-    """The schedule's expected period, used to tell a missed window."""
-    if schedule.every:
-        return timedelta(seconds=schedule.every)
-    assert schedule.cron
-    probe = now.replace(second=0, microsecond=0)
-    hits: list[datetime] = []
-    # Scan forward at most 8 days of minutes for the next two firings.
-    for step in range(60 * 24 * 8):
-        minute = probe + timedelta(minutes=step)
-        if pycron.is_now(schedule.cron, minute):
-            hits.append(minute)
-            if len(hits) == 2:
-                return hits[1] - hits[0]
-    return timedelta(days=1)
 
 
 async def fire_due(runtime: Runtime, now: datetime | None = None) -> list[str]:

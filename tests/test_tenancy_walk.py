@@ -87,7 +87,9 @@ def ids_in(rows: dict[str, list[dict[str, Any]]]) -> set[int]:
     return {int(row["id"]) for table in rows.values() for row in table if "id" in row}
 
 
-async def victim(runtime: Runtime, client: httpx.AsyncClient, business: Any, drain: Any) -> int:
+async def victim(
+    runtime: Runtime, client: httpx.AsyncClient, sb: RunningSandbox, business: Any, drain: Any
+) -> int:
     """The victim's workspace, filled through the real intake, API and jobs."""
     ws = await Workspace.create(name="Victim", slug="victim")
     account, token = await connected_account(runtime, ws.id, stripe_account_id=business.account)
@@ -101,7 +103,7 @@ async def victim(runtime: Runtime, client: httpx.AsyncClient, business: Any, dra
         200,
         201,
     )
-    http, bearer = _SANDBOX[0].http, {"Authorization": f"Bearer {business.secret_key}"}
+    http, bearer = sb.http, {"Authorization": f"Bearer {business.secret_key}"}
     listed = http.get(
         "/v1/events", params={"type": "invoice.payment_failed", "limit": 100}, headers=bearer
     )
@@ -122,9 +124,6 @@ async def victim(runtime: Runtime, client: httpx.AsyncClient, business: Any, dra
         assert delivered.status_code == 200, delivered.text
     await drain()
     return ws.id
-
-
-_SANDBOX: list[RunningSandbox] = []
 
 
 STRIPE_ID = re.compile(r"\b(?:acct|cus|in|ch|pi|pm|sub|evt|dp|re)_[A-Za-z0-9]{8,}\b")
@@ -155,8 +154,7 @@ async def test_no_route_reaches_another_workspace(
     app: Any, runtime: Runtime, client: httpx.AsyncClient, seeded: Any, drain: Any
 ) -> None:
     sb, summary = seeded
-    _SANDBOX[:] = [sb]
-    victim_id = await victim(runtime, client, summary.businesses[0], drain)
+    victim_id = await victim(runtime, client, sb, summary.businesses[0], drain)
     before = await rows_of(victim_id)
     print({k: len(v) for k, v in before.items() if v})
     assert sum(len(t) for t in before.values()) > 20, "the victim has data to protect"

@@ -43,7 +43,7 @@ async def event_list(request: Request) -> Response:
     raw_after = request.query_params.get("before", "")
     before = int(raw_after) if raw_after.isdigit() else None
     with workspace_scope(ctx.workspace.id):
-        query = Event.filter(workspace_id=ctx.workspace.id, **filters)
+        query = Event.filter(**filters)  # the scope limits it to this workspace
         if before is not None:
             query = query.filter(id__lt=before)
         rows = await query.order_by("-id").limit(PAGE_SIZE + 1)
@@ -71,7 +71,7 @@ async def event_detail(request: Request) -> Response:
 
     ctx = await require_workspace(request)
     with workspace_scope(ctx.workspace.id):
-        event = await Event.get_or_none(workspace_id=ctx.workspace.id, id=request.path_params["id"])
+        event = await Event.get_or_none(id=request.path_params["id"])
         if event is None:
             raise HTTPException(404, "No such event in this workspace.")
         jobs = await Job.filter(event_id=event.id).order_by("name")
