@@ -16,6 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
 from core.clock import from_unix
 from core.contributions import StripeEventHandler
 from core.events.normalize import StripeEvent
@@ -83,34 +86,42 @@ def customer_clock(payload: dict[str, Any]) -> tuple[str, str] | None:
 
 
 async def follow_test_clock(event: StripeEvent, workspace_id: int, runtime: Runtime) -> None:
-    """Upsert the clock from a test clock event; an older event never rolls the clock back."""
+    """Upsert the clock from a test clock event; an older event never rolls the clock back.
+
+    Events of one clock arrive close together and their jobs run at once on several workers:
+    the row is locked while it is compared and written, so a late, older event can never
+    overwrite a newer one it read before that one committed.
+    """
     obj = event.object
     frozen = from_unix(obj.get("frozen_time"))
     if not event.object_id or frozen is None:
         return
     status = "deleted" if event.type.endswith(".deleted") else str(obj.get("status") or "ready")
-    clock = await StripeTestClock.filter(
-        stripe_account_id=event.account, clock_id=event.object_id
-    ).first()
-    if clock is None:
-        await StripeTestClock.create(
-            workspace_id=workspace_id,
-            stripe_account_id=event.account,
-            clock_id=event.object_id,
-            frozen_time=frozen,
-            status=status,
-            last_event_at=event.created,
+    mine: dict[str, Any] = {"stripe_account_id": event.account, "clock_id": event.object_id}
+    async with in_transaction():
+        clock = await StripeTestClock.filter(**mine).select_for_update().first()
+        if clock is None:
+            try:
+                async with in_transaction():  # a savepoint: losing the insert race is normal
+                    await StripeTestClock.create(
+                        workspace_id=workspace_id,
+                        frozen_time=frozen,
+                        status=status,
+                        last_event_at=event.created,
+                        **mine,
+                    )
+                return
+            except IntegrityError:
+                clock = await StripeTestClock.filter(**mine).select_for_update().get()
+        seen = (
+            clock.last_event_at or event.created,
+            clock.frozen_time,
+            _STATUS_RANK.get(clock.status, 0),
         )
-        return
-    seen = (
-        clock.last_event_at or event.created,
-        clock.frozen_time,
-        _STATUS_RANK.get(clock.status, 0),
-    )
-    if (event.created, frozen, _STATUS_RANK.get(status, 0)) < seen:
-        return
-    clock.frozen_time, clock.status, clock.last_event_at = frozen, status, event.created
-    await clock.save()
+        if (event.created, frozen, _STATUS_RANK.get(status, 0)) < seen:
+            return
+        clock.frozen_time, clock.status, clock.last_event_at = frozen, status, event.created
+        await clock.save()
 
 
 def clock_handlers() -> list[StripeEventHandler]:
