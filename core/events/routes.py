@@ -7,9 +7,14 @@ from starlette.routing import BaseRoute, Route
 from core.events import intake, pages, panel
 from core.runtime import Runtime
 
+WEBHOOK_PREFIX = "/webhooks/stripe/"
 
-def routes(runtime: Runtime) -> list[BaseRoute]:
-    # The Connect path comes first: `connect` is not a token.
+
+def webhook_routes() -> list[Route]:
+    """Stripe's two delivery endpoints; the Connect path comes first (`connect` is no token).
+
+    They are in the route table like any other, and also served by the core's machine lane
+    (`core.web.middleware.MachineLane`), which skips the browser's middleware for them."""
     return [
         Route(
             "/webhooks/stripe/connect",
@@ -23,6 +28,12 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
             methods=["POST"],
             name="webhook-account",
         ),
+    ]
+
+
+def routes(runtime: Runtime) -> list[BaseRoute]:
+    return [
+        *webhook_routes(),
         Route(panel.URL, panel.webhook_health_panel, name="panel-webhook-health"),
         *pages.routes(),
     ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logs import request_id_var
@@ -40,6 +42,31 @@ SECURITY_HEADERS = {
 }
 
 
+async def with_request_id(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run `app` under a sane incoming X-Request-Id, or a new one; logs and the response
+    carry it."""
+    incoming = b""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value
+    text = incoming.decode("latin-1")
+    request_id = text if _REQUEST_ID.match(text) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [
+                *message.get("headers", ()),
+                (b"x-request-id", request_id.encode()),
+            ]
+        await send(message)
+
+    try:
+        await app(scope, receive, send_with_id)
+    finally:
+        request_id_var.reset(token)
+
+
 class RequestIdMiddleware:
     """Takes a sane incoming X-Request-Id or makes one; logs and the response carry it."""
 
@@ -50,19 +77,31 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        await with_request_id(self.app, scope, receive, send)
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-request-id"] = request_id
-            await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
+class MachineLane:
+    """Deliveries from machines (Stripe's webhooks) skip the browser's middleware.
+
+    Session cookies, CSRF tokens, the signed-in user and the browser's security headers mean
+    nothing to a webhook, which authenticates by its signature; on the busiest path of all
+    they were most of the time spent outside the endpoint. A request under `prefix` that one
+    of `routes` matches fully is handled here, with a request id; anything else (another
+    method, another path) takes the ordinary stack, so errors and 405s read the same.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, routes: Sequence[Route]) -> None:
+        self.app, self.prefix, self.routes = app, prefix, tuple(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            for route in self.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await with_request_id(route.handle, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:
@@ -85,8 +124,11 @@ class SecurityHeadersMiddleware:
 
 
 def core_middleware(runtime: Runtime) -> list[Middleware]:
+    from core.events.routes import WEBHOOK_PREFIX, webhook_routes
+
     settings = runtime.settings
     return [
+        Middleware(MachineLane, prefix=WEBHOOK_PREFIX, routes=webhook_routes()),
         Middleware(RequestIdMiddleware),
         Middleware(SecurityHeadersMiddleware),
         Middleware(

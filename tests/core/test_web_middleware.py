@@ -74,3 +74,28 @@ async def test_static_files_are_served(client: httpx.AsyncClient) -> None:
     css = await client.get("/static/shell/app.css")
     assert css.status_code == 200
     assert "prefers-color-scheme: dark" in css.text
+
+
+async def test_webhook_deliveries_take_the_machine_lane(
+    client: httpx.AsyncClient, runtime: Any
+) -> None:
+    """A delivery skips sessions and browser headers but still carries a request id; a wrong
+    method on a webhook path takes the ordinary stack (and its 405)."""
+    from core.events.testing import connected_account, signed, stripe_event
+    from core.models import Workspace
+
+    ws = await Workspace.create(name="A", slug="a")
+    _, token = await connected_account(runtime, ws.id)
+    payload = stripe_event("customer.created", {"object": "customer", "id": "cus_1"})
+    delivery = signed(payload)
+    delivery["headers"]["X-Request-Id"] = "stripe-1"
+    delivered = await client.post(f"/webhooks/stripe/{token}", **delivery)
+    assert delivered.status_code == 200, delivered.text
+    assert delivered.headers["x-request-id"] == "stripe-1"
+    assert "set-cookie" not in delivered.headers
+    assert "content-security-policy" not in delivered.headers
+    unknown = await client.post("/webhooks/stripe/wh_nobody", content=b"{}")
+    assert unknown.status_code == 404 and len(unknown.headers["x-request-id"]) == 32
+    wrong_method = await client.get(f"/webhooks/stripe/{token}")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["x-frame-options"] == "DENY"  # the ordinary stack answered
