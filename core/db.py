@@ -7,9 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base import executor as base_executor
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from core.contributions import ModelApp
@@ -42,9 +43,29 @@ def db_url(settings: Settings) -> str:
     return url
 
 
+class PooledConnection(asyncpg.Connection):
+    """An asyncpg connection that skips the reset query when it goes back to the pool.
+
+    asyncpg's default (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`)
+    costs a round trip on every release, and Tortoise acquires and releases the connection
+    for every statement outside a transaction. SecondLoop takes no advisory locks, listens on
+    no channel, sets no session variables and keeps no cursor open past a transaction, so
+    there is nothing to reset; an open transaction is still rolled back by asyncpg."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def connection_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = expand_db_url(db_url(settings))
+    if config["engine"] == "tortoise.backends.asyncpg":
+        config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(settings: Settings, host: PluginHost) -> dict[str, Any]:
     return {
-        "connections": {"default": db_url(settings)},
+        "connections": {"default": connection_config(settings)},
         "apps": {
             app.label: {
                 "models": list(app.models),
@@ -133,10 +154,3 @@ class Batcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(RuntimeError("the batch writer stopped"))
             self._queue.clear()
-
-
-def placeholders(conn: BaseDBAsyncClient, count: int) -> list[str]:
-    """Parameter marks for `count` values: `?` for SQLite, `$1`, `$2`, ... for PostgreSQL."""
-    if conn.capabilities.dialect == "sqlite":
-        return ["?"] * count
-    return [f"${i + 1}" for i in range(count)]
