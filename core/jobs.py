@@ -17,15 +17,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
 
-from core.db import Batcher, placeholders
+from core.db import Batcher
+from core.db_units import Marks, Unit, run_unit
 from core.events.normalize import StripeEvent, normalized
 from core.models.events import Event, Job, JobStatus
-from core.models.schedules import ScheduleRun
 from core.runtime import Runtime
 from core.tenancy import unscoped, workspace_scope
 
@@ -156,18 +153,19 @@ _CLAIMED_COLUMNS = (
 
 
 async def _claim_many(runtime: Runtime, ids: list[int]) -> list[Claimed | None]:
-    now = runtime.now()
-    unique = list(dict.fromkeys(ids))  # a message delivered twice: only its first claim wins
-    conn = connections.get("default")
+    claimed = await run_unit(partial(_claim_unit, runtime.now(), list(dict.fromkeys(ids))))
+    return [claimed.pop(job_id, None) for job_id in ids]  # delivered twice: the first wins
+
+
+def _claim_unit(now: datetime, ids: list[int], marks: Marks) -> Unit[dict[int, Claimed]]:
     # Marks in the order they appear in the text (SQLite's `?` are positional).
-    lease, *in_ids, due, expired = placeholders(conn, 3 + len(unique))
-    # execute_query_dict: Tortoise's execute_query drops RETURNING rows on asyncpg.
-    rows = await conn.execute_query_dict(
+    lease, *in_ids, due, expired = marks(3 + len(ids))
+    rows = yield (
         f"UPDATE core_job SET status = 'running', locked_until = {lease}, "  # noqa: S608
         f"attempts = attempts + 1 WHERE id IN ({', '.join(in_ids)}) AND ("
         f"(status = 'pending' AND run_after <= {due}) OR "
         f"(status = 'running' AND locked_until < {expired})) RETURNING {_CLAIMED_COLUMNS}",
-        [now + LEASE, *unique, now, now],
+        [now + LEASE, *ids, now, now],
     )
     claimed = {
         int(r["id"]): Claimed(
@@ -183,23 +181,29 @@ async def _claim_many(runtime: Runtime, ids: list[int]) -> list[Claimed | None]:
         )
         for r in rows
     }
-    await _read_events(conn, [job for job in claimed.values() if job.event_id is not None])
-    return [claimed.pop(job_id, None) for job_id in ids]
+    yield from _read_events(marks, [job for job in claimed.values() if job.event_id is not None])
+    return claimed
 
 
-async def _read_events(conn: BaseDBAsyncClient, jobs: list[Claimed]) -> None:
+def _read_events(marks: Marks, jobs: list[Claimed]) -> Unit[None]:
     if not jobs:
         return
     ids = list({job.event_id for job in jobs})
-    _, rows = await conn.execute_query(
+    rows = yield (
         "SELECT id, stripe_event_id, type, stripe_account_id, api_version, created, payload "  # noqa: S608
-        f"FROM core_event WHERE id IN ({', '.join(placeholders(conn, len(ids)))})",
+        f"FROM core_event WHERE id IN ({', '.join(marks(len(ids)))})",
         ids,
     )
     created = Event._meta.fields_map["created"]
     events = {
-        int(r[0]): normalized(
-            int(r[0]), r[1], r[2], r[3], r[4], created.to_python_value(r[5]), _json(r[6])
+        int(r["id"]): normalized(
+            int(r["id"]),
+            r["stripe_event_id"],
+            r["type"],
+            r["stripe_account_id"],
+            r["api_version"],
+            created.to_python_value(r["created"]),
+            _json(r["payload"]),
         )
         for r in rows
     }
@@ -306,50 +310,56 @@ async def _finish(
 
 
 async def _finish_many(runtime: Runtime, items: list[_Finish]) -> list[None]:
-    now = runtime.now()
+    await run_unit(partial(_finish_unit, runtime.now(), items))
+    return [None] * len(items)
+
+
+def _finish_unit(now: datetime, items: list[_Finish], marks: Marks) -> Unit[None]:
     ended: dict[tuple[str, str], list[int]] = {}  # (status, last_error) -> job ids
     for item in items:
         ended.setdefault((item.status.value, item.error or item.job.last_error), []).append(
             item.job.id
         )
-    async with in_transaction() as conn:
-        for (status, error), ids in ended.items():
-            new, finished, last_error, *in_ids = placeholders(conn, 3 + len(ids))
-            await conn.execute_query(
-                f"UPDATE core_job SET status = {new}, finished_at = {finished}, "  # noqa: S608
-                f"locked_until = NULL, last_error = {last_error} "
-                f"WHERE id IN ({', '.join(in_ids)})",
-                [status, now, error, *ids],
+    for (status, error), ids in ended.items():
+        new, finished, last_error, *in_ids = marks(3 + len(ids))
+        yield (
+            f"UPDATE core_job SET status = {new}, finished_at = {finished}, "  # noqa: S608
+            f"locked_until = NULL, last_error = {last_error} WHERE id IN ({', '.join(in_ids)})",
+            [status, now, error, *ids],
+        )
+    unreadable = list({i.job.event_id for i in items if i.unreadable and i.job.event_id})
+    if unreadable:
+        yield (
+            "UPDATE core_event SET status = 'uninterpretable' "  # noqa: S608
+            f"WHERE id IN ({', '.join(marks(len(unreadable)))})",
+            unreadable,
+        )
+    events = list({item.job.event_id for item in items if item.job.event_id is not None})
+    if events:
+        yield _settle_sql(marks, len(events)), events
+    for item in items:
+        if (item.job.dedupe_key or "").startswith("schedule:"):  # only these have a run
+            status_mark, finished, outcome, job = marks(4)
+            yield (
+                f"UPDATE core_schedule_run SET status = {status_mark}, "  # noqa: S608
+                f"finished_at = {finished}, outcome = {outcome} WHERE job_id = {job}",
+                [
+                    "done" if item.status == JobStatus.DONE else "failed",
+                    now,
+                    item.error,
+                    item.job.id,
+                ],
             )
-        unreadable = list({i.job.event_id for i in items if i.unreadable and i.job.event_id})
-        if unreadable:
-            marks = ", ".join(placeholders(conn, len(unreadable)))
-            await conn.execute_query(
-                f"UPDATE core_event SET status = 'uninterpretable' WHERE id IN ({marks})",  # noqa: S608
-                unreadable,
-            )
-        events = list({item.job.event_id for item in items if item.job.event_id is not None})
-        if events:
-            await conn.execute_query(_settle_sql(conn, len(events)), events)
-        for item in items:
-            if (item.job.dedupe_key or "").startswith("schedule:"):  # only these have a run
-                with unscoped():
-                    await ScheduleRun.filter(job_id=item.job.id).update(
-                        status="done" if item.status == JobStatus.DONE else "failed",
-                        finished_at=now,
-                        outcome=item.error,
-                    )
-    return [None] * len(items)
 
 
-def _settle_sql(conn: BaseDBAsyncClient, count: int) -> str:
+def _settle_sql(marks: Marks, count: int) -> str:
     """An event is processed when all its jobs are done; failed when any gave up; one that a
     handler could not read stays uninterpretable. One statement for many events."""
     return (
         "UPDATE core_event SET status = CASE WHEN EXISTS (SELECT 1 FROM core_job j "  # noqa: S608
         "WHERE j.event_id = core_event.id AND j.status = 'failed') "
         "THEN 'failed' ELSE 'processed' END "
-        f"WHERE id IN ({', '.join(placeholders(conn, count))}) "
+        f"WHERE id IN ({', '.join(marks(count))}) "
         "AND status <> 'uninterpretable' AND NOT EXISTS (SELECT 1 FROM core_job j "
         "WHERE j.event_id = core_event.id AND j.status IN ('pending', 'running'))"
     )

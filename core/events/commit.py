@@ -28,10 +28,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
+from core.db_units import Marks, Unit, run_unit
 
 log = logging.getLogger(__name__)
 
@@ -183,48 +183,36 @@ def _reset(rows: list[Row]) -> None:
 
 
 # -- the SQL --------------------------------------------------------------------------------
-class _Sql:
-    """Placeholders for the connection's dialect: `?` for SQLite, `$n` for asyncpg."""
-
-    def __init__(self, conn: BaseDBAsyncClient) -> None:
-        self.numbered = conn.capabilities.dialect != "sqlite"
-
-    def insert(self, table: str, columns: Sequence[str], rows: int, returning: str) -> str:
-        """`INSERT ... VALUES (...), ... ON CONFLICT DO NOTHING [RETURNING ...]` for `rows`
-        rows. Only constant identifiers are spliced in; every value is a parameter."""
-        width = len(columns)
-        if self.numbered:
-            groups = [
-                "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
-                for r in range(rows)
-            ]
-        else:
-            groups = ["(" + ", ".join("?" * width) + ")"] * rows
-        return (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)} "  # noqa: S608
-            f"ON CONFLICT DO NOTHING {returning}"
-        )
+def _insert_sql(marks: Marks, table: str, columns: Sequence[str], rows: int, returning: str) -> str:
+    """`INSERT ... VALUES (...), ... ON CONFLICT DO NOTHING [RETURNING ...]` for `rows` rows.
+    Only constant identifiers are spliced in; every value is a parameter."""
+    width = len(columns)
+    every = marks(width * rows)
+    groups = ["(" + ", ".join(every[r * width : (r + 1) * width]) + ")" for r in range(rows)]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)} "  # noqa: S608
+        f"ON CONFLICT DO NOTHING {returning}"
+    )
 
 
 async def write_rows(rows: list[Row]) -> None:
     """Insert `rows` and their jobs in one transaction; fills `event_id` and `job_ids`."""
-    now = next((row.received_at for row in rows), None)
-    if now is None:
-        return
-    async with in_transaction() as conn:
-        sql = _Sql(conn)
-        fresh = await _insert_events(conn, sql, _first_of_each(rows))
-        await _insert_jobs(conn, sql, [row for row in fresh if row.jobs], now)
-        clocks = {
-            (row.workspace_id, row.stripe_account_id, *row.clock): None
-            for row in fresh
-            if row.clock is not None and row.workspace_id is not None
-        }
-        if clocks:
-            params = [value for key in clocks for value in (*key, now)]
-            await conn.execute_query(
-                sql.insert("core_customer_clock", _CLOCK_COLUMNS, len(clocks), ""), params
-            )
+    if rows:
+        await run_unit(partial(_write_unit, rows))
+
+
+def _write_unit(rows: list[Row], marks: Marks) -> Unit[None]:
+    now = rows[0].received_at
+    fresh = yield from _insert_events(marks, _first_of_each(rows))
+    yield from _insert_jobs(marks, [row for row in fresh if row.jobs], now)
+    clocks = {
+        (row.workspace_id, row.stripe_account_id, *row.clock): None
+        for row in fresh
+        if row.clock is not None and row.workspace_id is not None
+    }
+    if clocks:
+        params = [value for key in clocks for value in (*key, now)]
+        yield _insert_sql(marks, "core_customer_clock", _CLOCK_COLUMNS, len(clocks), ""), params
 
 
 def _first_of_each(rows: list[Row]) -> list[Row]:
@@ -235,10 +223,10 @@ def _first_of_each(rows: list[Row]) -> list[Row]:
     return list(seen.values())
 
 
-async def _insert_events(conn: BaseDBAsyncClient, sql: _Sql, rows: list[Row]) -> list[Row]:
+def _insert_events(marks: Marks, rows: list[Row]) -> Unit[list[Row]]:
     orphans = [row for row in rows if row.workspace_id is None]
     if orphans:
-        known = await _existing_orphans(conn, sql, orphans)
+        known = yield from _existing_orphans(marks, orphans)
         rows = [row for row in rows if row.workspace_id is not None or row.key not in known]
     if not rows:
         return []
@@ -257,9 +245,9 @@ async def _insert_events(conn: BaseDBAsyncClient, sql: _Sql, rows: list[Row]) ->
             row.status,
             row.payload_json,
         )
-    # execute_query_dict: Tortoise's execute_query drops RETURNING rows on asyncpg.
-    returned = await conn.execute_query_dict(
-        sql.insert(
+    returned = yield (
+        _insert_sql(
+            marks,
             "core_event",
             _EVENT_COLUMNS,
             len(rows),
@@ -278,25 +266,20 @@ async def _insert_events(conn: BaseDBAsyncClient, sql: _Sql, rows: list[Row]) ->
     return fresh
 
 
-async def _existing_orphans(
-    conn: BaseDBAsyncClient, sql: _Sql, orphans: list[Row]
-) -> set[tuple[int | None, str, str]]:
+def _existing_orphans(marks: Marks, orphans: list[Row]) -> Unit[set[tuple[int | None, str, str]]]:
     known = set()
+    account, event = marks(2)
+    query = (
+        "SELECT 1 AS found FROM core_event WHERE workspace_id IS NULL "  # noqa: S608
+        f"AND stripe_account_id = {account} AND stripe_event_id = {event}"
+    )
     for row in orphans:  # rare (unknown or revoked accounts): one small query each is fine
-        query = (
-            "SELECT 1 FROM core_event WHERE workspace_id IS NULL AND stripe_account_id = {} "
-            "AND stripe_event_id = {}"
-        )
-        marks = ("$1", "$2") if sql.numbered else ("?", "?")
-        _, found = await conn.execute_query(
-            query.format(*marks), [row.stripe_account_id, row.stripe_event_id]
-        )
-        if found:
+        if (yield query, [row.stripe_account_id, row.stripe_event_id]):
             known.add(row.key)
     return known
 
 
-async def _insert_jobs(conn: BaseDBAsyncClient, sql: _Sql, rows: list[Row], now: datetime) -> None:
+def _insert_jobs(marks: Marks, rows: list[Row], now: datetime) -> Unit[None]:
     owners: list[Row] = []
     params: list[Any] = []
     for row in rows:
@@ -319,8 +302,8 @@ async def _insert_jobs(conn: BaseDBAsyncClient, sql: _Sql, rows: list[Row], now:
     found: dict[tuple[int, str], int] = {}
     for start in range(0, len(owners), MAX_BATCH):
         count = len(owners[start : start + MAX_BATCH])
-        returned = await conn.execute_query_dict(
-            sql.insert("core_job", _JOB_COLUMNS, count, "RETURNING id, event_id, name"),
+        returned = yield (
+            _insert_sql(marks, "core_job", _JOB_COLUMNS, count, "RETURNING id, event_id, name"),
             params[start * width : (start + count) * width],
         )
         # RETURNING promises no order: match each id back to its (event, job name).
