@@ -10,7 +10,10 @@ each statement's rows, and a driver runs it:
 
 - SQLite: the whole unit, `BEGIN` to `COMMIT`, in ONE call on the connection's own thread,
   under Tortoise's connection lock (nothing else runs on that connection meanwhile).
-- PostgreSQL: statement by statement in a Tortoise transaction (asyncpg has no thread to hop).
+- PostgreSQL: statement by statement in a Tortoise transaction (asyncpg has no thread to hop),
+  each a round trip, `BEGIN` and `COMMIT` too. A unit that on PostgreSQL is ONE statement
+  (data-modifying CTEs make that possible) says so with `one_statement_on_postgres`: it then
+  runs without a transaction, since a single statement is atomic by itself.
 
 A unit must not await anything: it only computes its next statement from the rows it was sent.
 Errors come out as Tortoise's `IntegrityError` / `OperationalError`, as from any query.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -32,20 +36,34 @@ T = TypeVar("T")
 Statement = tuple[str, Sequence[Any]]
 Rows = list[dict[str, Any]]
 Unit = Generator[Statement, Rows, T]
-Marks = Callable[[int], list[str]]
 
 
-def marks_for(conn: BaseDBAsyncClient) -> Marks:
-    """Parameter marks for `count` values: `?` for SQLite, `$1`, `$2`, ... for PostgreSQL."""
-    if conn.capabilities.dialect == "sqlite":
-        return lambda count: ["?"] * count
-    return lambda count: [f"${i + 1}" for i in range(count)]
+@dataclass(frozen=True)
+class Sql:
+    """What a unit needs to know of the database it writes for."""
+
+    postgres: bool
+
+    def marks(self, count: int) -> list[str]:
+        """Parameter marks for `count` values, in text order: `?` (SQLite), `$1`... (asyncpg)."""
+        if self.postgres:
+            return [f"${i + 1}" for i in range(count)]
+        return ["?"] * count
 
 
-async def run_unit(make: Callable[[Marks], Unit[T]]) -> T:
-    """Run the unit `make(marks)` atomically on the default connection; returns its value."""
+def sql_for(conn: BaseDBAsyncClient) -> Sql:
+    return Sql(postgres=conn.capabilities.dialect == "postgres")
+
+
+async def run_unit(
+    make: Callable[[Sql], Unit[T]], *, one_statement_on_postgres: bool = False
+) -> T:
+    """Run the unit `make(sql)` atomically on the default connection; returns its value."""
     conn = connections.get("default")
-    unit = make(marks_for(conn))
+    sql = sql_for(conn)
+    unit = make(sql)
+    if sql.postgres and one_statement_on_postgres:
+        return await _run_one_statement(conn, unit)
     if isinstance(conn, SqliteClient) and not isinstance(conn, SqliteTransactionWrapper):
         async with conn.acquire_connection() as aio:
             try:
@@ -74,6 +92,15 @@ def _run_on_sqlite_thread(db: sqlite3.Connection, unit: Unit[T]) -> T:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+async def _run_one_statement(conn: BaseDBAsyncClient, unit: Unit[T]) -> T:
+    sql, params = next(unit)
+    try:
+        unit.send(await conn.execute_query_dict(sql, list(params)))
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("a unit run as one statement yielded a second one")
 
 
 async def _run_statements(tx: BaseDBAsyncClient, unit: Unit[T]) -> T:

@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.expressions import F, Q
 
 from core.db import Batcher
-from core.db_units import Marks, Unit, run_unit
+from core.db_units import Sql, Unit, run_unit
 from core.events.normalize import StripeEvent, normalized
 from core.models.events import Event, Job, JobStatus
 from core.runtime import Runtime
@@ -153,62 +153,82 @@ _CLAIMED_COLUMNS = (
 
 
 async def _claim_many(runtime: Runtime, ids: list[int]) -> list[Claimed | None]:
-    claimed = await run_unit(partial(_claim_unit, runtime.now(), list(dict.fromkeys(ids))))
+    unit = partial(_claim_unit, runtime.now(), list(dict.fromkeys(ids)))
+    claimed = await run_unit(unit, one_statement_on_postgres=True)
     return [claimed.pop(job_id, None) for job_id in ids]  # delivered twice: the first wins
 
 
-def _claim_unit(now: datetime, ids: list[int], marks: Marks) -> Unit[dict[int, Claimed]]:
+def _claim_unit(now: datetime, ids: list[int], sql: Sql) -> Unit[dict[int, Claimed]]:
+    """The conditional UPDATE that takes the leases, then the claimed handler jobs' events:
+    on PostgreSQL one statement (the UPDATE in a CTE, joined to the events)."""
     # Marks in the order they appear in the text (SQLite's `?` are positional).
-    lease, *in_ids, due, expired = marks(3 + len(ids))
-    rows = yield (
+    lease, *in_ids, due, expired = sql.marks(3 + len(ids))
+    update = (
         f"UPDATE core_job SET status = 'running', locked_until = {lease}, "  # noqa: S608
         f"attempts = attempts + 1 WHERE id IN ({', '.join(in_ids)}) AND ("
         f"(status = 'pending' AND run_after <= {due}) OR "
-        f"(status = 'running' AND locked_until < {expired})) RETURNING {_CLAIMED_COLUMNS}",
-        [now + LEASE, *ids, now, now],
+        f"(status = 'running' AND locked_until < {expired})) RETURNING {_CLAIMED_COLUMNS}"
     )
-    claimed = {
-        int(r["id"]): Claimed(
-            id=int(r["id"]),
-            name=str(r["name"]),
-            workspace_id=r["workspace_id"],
-            event_id=r["event_id"],
-            payload=_json(r["payload"]) or {},
-            attempts=int(r["attempts"]),
-            max_attempts=int(r["max_attempts"]),
-            dedupe_key=r["dedupe_key"],
-            last_error=str(r["last_error"] or ""),
+    params = [now + LEASE, *ids, now, now]
+    if sql.postgres:
+        rows = yield (
+            f"WITH claimed AS ({update}) SELECT claimed.*, {_EVENT_COLUMNS_AS} "  # noqa: S608
+            "FROM claimed LEFT JOIN core_event e ON e.id = claimed.event_id",
+            params,
         )
-        for r in rows
-    }
-    yield from _read_events(marks, [job for job in claimed.values() if job.event_id is not None])
+        claimed = {int(r["id"]): _claimed(r) for r in rows}
+        for row in rows:
+            if row["e_id"] is not None:
+                claimed[int(row["id"])].event = _event(row)
+        return claimed
+    rows = yield update, params
+    claimed = {int(r["id"]): _claimed(r) for r in rows}
+    jobs = [job for job in claimed.values() if job.event_id is not None]
+    if jobs:
+        events = list({job.event_id for job in jobs})
+        found = yield (
+            f"SELECT {_EVENT_COLUMNS_AS} FROM core_event e "  # noqa: S608
+            f"WHERE e.id IN ({', '.join(sql.marks(len(events)))})",
+            events,
+        )
+        by_id = {int(row["e_id"]): _event(row) for row in found}
+        for job in jobs:
+            job.event = by_id.get(job.event_id)  # type: ignore[arg-type]
     return claimed
 
 
-def _read_events(marks: Marks, jobs: list[Claimed]) -> Unit[None]:
-    if not jobs:
-        return
-    ids = list({job.event_id for job in jobs})
-    rows = yield (
-        "SELECT id, stripe_event_id, type, stripe_account_id, api_version, created, payload "  # noqa: S608
-        f"FROM core_event WHERE id IN ({', '.join(marks(len(ids)))})",
-        ids,
+_EVENT_COLUMNS_AS = ", ".join(
+    f"e.{column} AS e_{column}"
+    for column in (
+        "id", "stripe_event_id", "type", "stripe_account_id", "api_version", "created", "payload"
     )
-    created = Event._meta.fields_map["created"]
-    events = {
-        int(r["id"]): normalized(
-            int(r["id"]),
-            r["stripe_event_id"],
-            r["type"],
-            r["stripe_account_id"],
-            r["api_version"],
-            created.to_python_value(r["created"]),
-            _json(r["payload"]),
-        )
-        for r in rows
-    }
-    for job in jobs:
-        job.event = events.get(job.event_id)  # type: ignore[arg-type]
+)  # fmt: skip
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    return Claimed(
+        id=int(row["id"]),
+        name=str(row["name"]),
+        workspace_id=row["workspace_id"],
+        event_id=row["event_id"],
+        payload=_json(row["payload"]) or {},
+        attempts=int(row["attempts"]),
+        max_attempts=int(row["max_attempts"]),
+        dedupe_key=row["dedupe_key"],
+        last_error=str(row["last_error"] or ""),
+    )
+
+
+def _event(row: dict[str, Any]) -> StripeEvent:
+    return normalized(
+        int(row["e_id"]),
+        row["e_stripe_event_id"],
+        row["e_type"],
+        row["e_stripe_account_id"],
+        row["e_api_version"],
+        Event._meta.fields_map["created"].to_python_value(row["e_created"]),
+        _json(row["e_payload"]),
+    )
 
 
 def _json(value: Any) -> Any:
@@ -314,14 +334,14 @@ async def _finish_many(runtime: Runtime, items: list[_Finish]) -> list[None]:
     return [None] * len(items)
 
 
-def _finish_unit(now: datetime, items: list[_Finish], marks: Marks) -> Unit[None]:
+def _finish_unit(now: datetime, items: list[_Finish], sql: Sql) -> Unit[None]:
     ended: dict[tuple[str, str], list[int]] = {}  # (status, last_error) -> job ids
     for item in items:
         ended.setdefault((item.status.value, item.error or item.job.last_error), []).append(
             item.job.id
         )
     for (status, error), ids in ended.items():
-        new, finished, last_error, *in_ids = marks(3 + len(ids))
+        new, finished, last_error, *in_ids = sql.marks(3 + len(ids))
         yield (
             f"UPDATE core_job SET status = {new}, finished_at = {finished}, "  # noqa: S608
             f"locked_until = NULL, last_error = {last_error} WHERE id IN ({', '.join(in_ids)})",
@@ -331,15 +351,15 @@ def _finish_unit(now: datetime, items: list[_Finish], marks: Marks) -> Unit[None
     if unreadable:
         yield (
             "UPDATE core_event SET status = 'uninterpretable' "  # noqa: S608
-            f"WHERE id IN ({', '.join(marks(len(unreadable)))})",
+            f"WHERE id IN ({', '.join(sql.marks(len(unreadable)))})",
             unreadable,
         )
     events = list({item.job.event_id for item in items if item.job.event_id is not None})
     if events:
-        yield _settle_sql(marks, len(events)), events
+        yield _settle_sql(sql, len(events)), events
     for item in items:
         if (item.job.dedupe_key or "").startswith("schedule:"):  # only these have a run
-            status_mark, finished, outcome, job = marks(4)
+            status_mark, finished, outcome, job = sql.marks(4)
             yield (
                 f"UPDATE core_schedule_run SET status = {status_mark}, "  # noqa: S608
                 f"finished_at = {finished}, outcome = {outcome} WHERE job_id = {job}",
@@ -352,14 +372,14 @@ def _finish_unit(now: datetime, items: list[_Finish], marks: Marks) -> Unit[None
             )
 
 
-def _settle_sql(marks: Marks, count: int) -> str:
+def _settle_sql(sql: Sql, count: int) -> str:
     """An event is processed when all its jobs are done; failed when any gave up; one that a
     handler could not read stays uninterpretable. One statement for many events."""
     return (
         "UPDATE core_event SET status = CASE WHEN EXISTS (SELECT 1 FROM core_job j "  # noqa: S608
         "WHERE j.event_id = core_event.id AND j.status = 'failed') "
         "THEN 'failed' ELSE 'processed' END "
-        f"WHERE id IN ({', '.join(marks(count))}) "
+        f"WHERE id IN ({', '.join(sql.marks(count))}) "
         "AND status <> 'uninterpretable' AND NOT EXISTS (SELECT 1 FROM core_job j "
         "WHERE j.event_id = core_event.id AND j.status IN ('pending', 'running'))"
     )

@@ -31,7 +31,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from core.db_units import Marks, Unit, run_unit
+from core.db_units import Sql, Unit, run_unit
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +183,11 @@ def _reset(rows: list[Row]) -> None:
 
 
 # -- the SQL --------------------------------------------------------------------------------
-def _insert_sql(marks: Marks, table: str, columns: Sequence[str], rows: int, returning: str) -> str:
+def _insert_sql(sql: Sql, table: str, columns: Sequence[str], rows: int, returning: str) -> str:
     """`INSERT ... VALUES (...), ... ON CONFLICT DO NOTHING [RETURNING ...]` for `rows` rows.
     Only constant identifiers are spliced in; every value is a parameter."""
     width = len(columns)
-    every = marks(width * rows)
+    every = sql.marks(width * rows)
     groups = ["(" + ", ".join(every[r * width : (r + 1) * width]) + ")" for r in range(rows)]
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)} "  # noqa: S608
@@ -197,14 +197,24 @@ def _insert_sql(marks: Marks, table: str, columns: Sequence[str], rows: int, ret
 
 async def write_rows(rows: list[Row]) -> None:
     """Insert `rows` and their jobs in one transaction; fills `event_id` and `job_ids`."""
-    if rows:
+    if not rows:
+        return
+    if any(row.workspace_id is None for row in rows):  # orphans are looked up first
         await run_unit(partial(_write_unit, rows))
+    else:
+        await run_unit(partial(_write_unit_for, rows), one_statement_on_postgres=True)
 
 
-def _write_unit(rows: list[Row], marks: Marks) -> Unit[None]:
+def _write_unit_for(rows: list[Row], sql: Sql) -> Unit[None]:
+    if sql.postgres:
+        return _write_as_one_statement(rows)
+    return _write_unit(rows, sql)
+
+
+def _write_unit(rows: list[Row], sql: Sql) -> Unit[None]:
     now = rows[0].received_at
-    fresh = yield from _insert_events(marks, _first_of_each(rows))
-    yield from _insert_jobs(marks, [row for row in fresh if row.jobs], now)
+    fresh = yield from _insert_events(sql, _first_of_each(rows))
+    yield from _insert_jobs(sql, [row for row in fresh if row.jobs], now)
     clocks = {
         (row.workspace_id, row.stripe_account_id, *row.clock): None
         for row in fresh
@@ -212,7 +222,115 @@ def _write_unit(rows: list[Row], marks: Marks) -> Unit[None]:
     }
     if clocks:
         params = [value for key in clocks for value in (*key, now)]
-        yield _insert_sql(marks, "core_customer_clock", _CLOCK_COLUMNS, len(clocks), ""), params
+        yield _insert_sql(sql, "core_customer_clock", _CLOCK_COLUMNS, len(clocks), ""), params
+
+
+def _write_as_one_statement(rows: list[Row]) -> Unit[None]:
+    """PostgreSQL: events, their jobs and clock mappings in ONE statement (data-modifying
+    CTEs), so the batch costs one round trip instead of four (BEGIN, two inserts, COMMIT).
+    Jobs and mappings join the events actually inserted: a duplicate gets neither."""
+    now = rows[0].received_at
+    rows = _first_of_each(rows)
+    params: list[Any] = []
+
+    def mark(value: Any, cast: str = "") -> str:
+        params.append(value)
+        return f"${len(params)}{cast}"
+
+    events = ", ".join(
+        "("
+        + ", ".join(
+            mark(value)
+            for value in (
+                row.workspace_id,
+                row.stripe_event_id,
+                row.stripe_account_id,
+                row.type,
+                row.api_version,
+                row.livemode,
+                row.created,
+                row.received_at,
+                row.source,
+                row.status,
+                row.payload_json,
+            )
+        )
+        + ")"
+        for row in rows
+    )
+    at = ""  # the time's mark, made when a job or a mapping needs it
+
+    def now_mark() -> str:
+        nonlocal at
+        at = at or mark(now, "::timestamptz")
+        return at
+
+    same_event = (
+        "e.workspace_id = w.workspace_id AND e.stripe_account_id = w.stripe_account_id "
+        "AND e.stripe_event_id = w.stripe_event_id"
+    )
+    text = (
+        f"WITH new_events AS (INSERT INTO core_event ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608
+        f"VALUES {events} ON CONFLICT DO NOTHING "
+        "RETURNING id, workspace_id, stripe_account_id, stripe_event_id)"
+    )
+    wanted = [
+        f"({mark(row.workspace_id, '::int')}, {mark(row.stripe_account_id, '::text')}, "
+        f"{mark(row.stripe_event_id, '::text')}, {mark(name, '::text')}, "
+        f"{mark(max_attempts, '::int')})"
+        for row in rows
+        for name, max_attempts in row.jobs
+    ]
+    if wanted:
+        now_mark()
+        text += (
+            ", wanted_jobs (workspace_id, stripe_account_id, stripe_event_id, name, "  # noqa: S608
+            f"max_attempts) AS (VALUES {', '.join(wanted)}), "
+            f"new_jobs AS (INSERT INTO core_job ({', '.join(_JOB_COLUMNS)}) "
+            f"SELECT w.workspace_id, w.name, e.id, '{{}}', 'pending', 0, w.max_attempts, "
+            f"{at}, {at}, '', {at} FROM wanted_jobs w JOIN new_events e ON {same_event} "
+            "RETURNING id, event_id, name)"
+        )
+    clocks = list(
+        {
+            (row.workspace_id, row.stripe_account_id, row.stripe_event_id, *row.clock): None
+            for row in rows
+            if row.clock is not None
+        }
+    )
+    if clocks:
+        now_mark()
+        values = ", ".join(
+            f"({mark(ws, '::int')}, {mark(account, '::text')}, {mark(event, '::text')}, "
+            f"{mark(customer, '::text')}, {mark(clock, '::text')})"
+            for ws, account, event, customer, clock in clocks
+        )
+        text += (
+            ", wanted_clocks (workspace_id, stripe_account_id, stripe_event_id, customer_id, "  # noqa: S608
+            f"clock_id) AS (VALUES {values}), "
+            f"new_clocks AS (INSERT INTO core_customer_clock ({', '.join(_CLOCK_COLUMNS)}) "
+            f"SELECT DISTINCT w.workspace_id, w.stripe_account_id, w.customer_id, w.clock_id, "
+            f"{at} FROM wanted_clocks w JOIN new_events e ON {same_event} "
+            "ON CONFLICT DO NOTHING)"
+        )
+    text += (
+        " SELECT 'event' AS kind, id, workspace_id, stripe_account_id, stripe_event_id, "
+        "NULL::text AS name, NULL::bigint AS event_id FROM new_events"
+    )
+    if wanted:
+        text += " UNION ALL SELECT 'job', id, NULL, NULL, NULL, name, event_id FROM new_jobs"
+    returned = yield text, params
+    by_key = {row.key: row for row in rows}
+    jobs: dict[tuple[int, str], int] = {}
+    for record in returned:
+        if record["kind"] == "event":
+            key = (record["workspace_id"], record["stripe_account_id"], record["stripe_event_id"])
+            by_key[key].event_id = int(record["id"])
+        else:
+            jobs[(int(record["event_id"]), str(record["name"]))] = int(record["id"])
+    for row in rows:
+        if row.event_id is not None:
+            row.job_ids = [jobs[(row.event_id, name)] for name, _ in row.jobs]
 
 
 def _first_of_each(rows: list[Row]) -> list[Row]:
@@ -223,10 +341,10 @@ def _first_of_each(rows: list[Row]) -> list[Row]:
     return list(seen.values())
 
 
-def _insert_events(marks: Marks, rows: list[Row]) -> Unit[list[Row]]:
+def _insert_events(sql: Sql, rows: list[Row]) -> Unit[list[Row]]:
     orphans = [row for row in rows if row.workspace_id is None]
     if orphans:
-        known = yield from _existing_orphans(marks, orphans)
+        known = yield from _existing_orphans(sql, orphans)
         rows = [row for row in rows if row.workspace_id is not None or row.key not in known]
     if not rows:
         return []
@@ -247,7 +365,7 @@ def _insert_events(marks: Marks, rows: list[Row]) -> Unit[list[Row]]:
         )
     returned = yield (
         _insert_sql(
-            marks,
+            sql,
             "core_event",
             _EVENT_COLUMNS,
             len(rows),
@@ -266,9 +384,9 @@ def _insert_events(marks: Marks, rows: list[Row]) -> Unit[list[Row]]:
     return fresh
 
 
-def _existing_orphans(marks: Marks, orphans: list[Row]) -> Unit[set[tuple[int | None, str, str]]]:
+def _existing_orphans(sql: Sql, orphans: list[Row]) -> Unit[set[tuple[int | None, str, str]]]:
     known = set()
-    account, event = marks(2)
+    account, event = sql.marks(2)
     query = (
         "SELECT 1 AS found FROM core_event WHERE workspace_id IS NULL "  # noqa: S608
         f"AND stripe_account_id = {account} AND stripe_event_id = {event}"
@@ -279,7 +397,7 @@ def _existing_orphans(marks: Marks, orphans: list[Row]) -> Unit[set[tuple[int | 
     return known
 
 
-def _insert_jobs(marks: Marks, rows: list[Row], now: datetime) -> Unit[None]:
+def _insert_jobs(sql: Sql, rows: list[Row], now: datetime) -> Unit[None]:
     owners: list[Row] = []
     params: list[Any] = []
     for row in rows:
@@ -303,7 +421,7 @@ def _insert_jobs(marks: Marks, rows: list[Row], now: datetime) -> Unit[None]:
     for start in range(0, len(owners), MAX_BATCH):
         count = len(owners[start : start + MAX_BATCH])
         returned = yield (
-            _insert_sql(marks, "core_job", _JOB_COLUMNS, count, "RETURNING id, event_id, name"),
+            _insert_sql(sql, "core_job", _JOB_COLUMNS, count, "RETURNING id, event_id, name"),
             params[start * width : (start + count) * width],
         )
         # RETURNING promises no order: match each id back to its (event, job name).

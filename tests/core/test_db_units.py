@@ -7,15 +7,15 @@ from functools import partial
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from core.db_units import Marks, Unit, run_unit
+from core.db_units import Sql, Unit, run_unit
 from core.models import Workspace
 from core.runtime import Runtime
 
 
-def _rename_then(then_sql: str, slug: str, marks: Marks) -> Unit[list[str]]:
-    name, where = marks(2)
+def _rename_then(then_sql: str, slug: str, sql: Sql) -> Unit[list[str]]:
+    name, where = sql.marks(2)
     yield f"UPDATE core_workspace SET name = {name} WHERE slug = {where}", ["renamed", slug]
-    rows = yield f"SELECT name FROM core_workspace WHERE slug = {marks(1)[0]}", [slug]
+    rows = yield f"SELECT name FROM core_workspace WHERE slug = {sql.marks(1)[0]}", [slug]
     yield then_sql, []
     return [str(row["name"]) for row in rows]
 
@@ -41,7 +41,7 @@ async def test_a_failing_statement_undoes_the_whole_unit(app: object, runtime: R
 async def test_an_exception_in_the_unit_itself_rolls_back(app: object, runtime: Runtime) -> None:
     await Workspace.create(name="A", slug="a")
 
-    def unit(marks: Marks) -> Unit[None]:
+    def unit(sql: Sql) -> Unit[None]:
         yield "UPDATE core_workspace SET name = 'gone' WHERE slug = 'a'", []
         raise ValueError("the unit changed its mind")
 
