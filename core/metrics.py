@@ -10,6 +10,7 @@ import functools
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -37,6 +38,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._received: dict[str, Any] = {}
+        self._job_outcomes: dict[tuple[str, str], Any] = {}
         self.webhook_received_total = Counter(
             "secondloop_webhook_received_total",
             "Stripe webhook deliveries by outcome: " + ", ".join(INTAKE_OUTCOMES) + ".",
@@ -74,8 +77,19 @@ class Metrics:
             registry=self.registry,
         )
 
+    def webhook_received(self, outcome: str) -> None:
+        # One child per outcome, looked up once: `labels()` locks and hashes on every call.
+        child = self._received.get(outcome)
+        if child is None:
+            child = self._received[outcome] = self.webhook_received_total.labels(outcome=outcome)
+        child.inc()
+
     def job_outcome(self, name: str, status: str) -> None:
-        self.job_outcomes_total.labels(name=name, status=str(status)).inc()
+        key = (name, str(status))
+        child = self._job_outcomes.get(key)
+        if child is None:
+            child = self._job_outcomes[key] = self.job_outcomes_total.labels(*key)
+        child.inc()
 
     def email(self, status: str) -> None:
         self.emails_total.labels(status=str(status)).inc()
@@ -116,7 +130,11 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _intake_outcome(response: Response) -> str:
     """One of INTAKE_OUTCOMES: `stored`, `duplicate` (already stored), `orphaned` (stored for no
-    workspace), or the intake's error code."""
+    workspace), or the intake's error code. The intake's answers name it (`outcome`); any
+    other answer is read from its JSON body."""
+    named = getattr(response, "outcome", None)
+    if isinstance(named, str):
+        return named
     try:
         body = json.loads(bytes(response.body))
     except (ValueError, AttributeError):
@@ -141,8 +159,7 @@ def observe_intake(endpoint: Endpoint) -> Endpoint:
         response = await endpoint(request)
         metrics = metrics_of(request.app.state.runtime)
         if metrics is not None:
-            outcome = _intake_outcome(response)
-            metrics.webhook_received_total.labels(outcome=outcome).inc()
+            metrics.webhook_received(_intake_outcome(response))
             if response.status_code < 300:
                 metrics.webhook_intake_seconds.observe(monotonic() - started)
         return response

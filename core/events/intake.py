@@ -40,7 +40,9 @@ class Rejected(Exception):
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": {"code": self.code, "message": self.message}}, self.status)
+        answer = JSONResponse({"error": {"code": self.code, "message": self.message}}, self.status)
+        answer.outcome = self.code  # type: ignore[attr-defined]  # for core.metrics
+        return answer
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -102,7 +104,16 @@ def _answer(stored: Stored, orphaned: bool) -> JSONResponse:
     }
     if orphaned:  # recorded for no workspace: no live connection claims the account
         answer["orphaned"] = True
-    return JSONResponse(answer)
+    response = JSONResponse(answer)
+    # For core.metrics, which counts deliveries by outcome without reading the body again.
+    response.outcome = (  # type: ignore[attr-defined]
+        "duplicate"
+        if stored.duplicates and not stored.event_ids
+        else "orphaned"
+        if orphaned
+        else "stored"
+    )
+    return response
 
 
 async def _store(
