@@ -62,3 +62,16 @@ def test_postgres_connections_skip_the_reset_query(settings: object) -> None:
     sqlite = connection_config(settings.replace(database_url="sqlite:///tmp/sl.db"))
     assert "connection_class" not in sqlite["credentials"]
     assert sqlite["credentials"]["synchronous"] == "NORMAL"
+
+
+async def test_a_unit_run_as_one_statement_on_postgres_may_not_yield_a_second(
+    app: object, runtime: Runtime
+) -> None:
+    """Outside a transaction, a second statement would not be atomic with the first."""
+    await Workspace.create(name="A", slug="a")
+    unit = partial(_rename_then, "SELECT 1 AS one", "a")
+    if runtime.settings.uses_sqlite:
+        assert await run_unit(unit, one_statement_on_postgres=True) == ["renamed"]
+        return
+    with pytest.raises(RuntimeError, match="second"):
+        await run_unit(unit, one_statement_on_postgres=True)
