@@ -7,10 +7,12 @@ re-dispatches jobs whose broker message was lost and jobs whose worker died mid-
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +68,50 @@ _current_job: ContextVar[JobInfo | None] = ContextVar("secondloop_job", default=
 def current_job() -> JobInfo | None:
     """The running job, inside a task or a Stripe event handler; None elsewhere."""
     return _current_job.get()
+
+
+async def renew_lease(runtime: Runtime) -> bool:
+    """Extend the running job's lease by `LEASE` from now; False when it is no longer ours.
+
+    A job that may run longer than `LEASE` (a long read of Stripe) calls this, or holds
+    `keep_lease`, so that no other worker claims it meanwhile. The attempt number tells this
+    attempt from a later claim of the same job: once the lease ran out and someone else took
+    the job, renewing fails, and the caller should stop."""
+    job = current_job()
+    if job is None:
+        raise RuntimeError("renew_lease() is for code running inside a job")
+    with unscoped():
+        renewed = await Job.filter(
+            id=job.id, status=JobStatus.RUNNING, attempts=job.attempt
+        ).update(locked_until=runtime.now() + LEASE)
+    return bool(renewed)
+
+
+@contextlib.asynccontextmanager
+async def keep_lease(runtime: Runtime, every: float | None = None) -> AsyncIterator[None]:
+    """Renew the running job's lease every `every` seconds (a third of `LEASE` by default)
+    while the body runs. A renewal that fails is logged; the body is not interrupted (its
+    side effects carry idempotency keys, so a second runner is safe, only wasteful)."""
+    interval = every if every is not None else LEASE.total_seconds() / 3
+    job = current_job()
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await renew_lease(runtime):
+                    log.warning("job %s lost its lease; another worker may run it", job)
+                    return
+            except Exception:  # the database is away for a moment: try again next time
+                log.exception("could not renew the lease of job %s", job)
+
+    renewer = asyncio.create_task(renew(), name="secondloop-keep-lease")
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer
 
 
 def backoff(attempts: int) -> timedelta:

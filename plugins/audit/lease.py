@@ -1,12 +1,12 @@
 """One reader per Stripe account at a time: a running audit's heartbeat, and who may run.
 
-The job system leases a job for 5 minutes and an audit of a large account takes longer, so the
-job can be claimed a second time while the first worker still reads. `core.jobs` offers no
-lease renewal; instead a running attempt writes `heartbeat_at` every few seconds, and an
-attempt that finds a fresh heartbeat — on its own run (the same job claimed twice) or on
+The job system leases a job for 5 minutes and an audit of a large account takes longer. A
+running attempt writes `heartbeat_at` every few seconds and renews its job's lease with the
+same beat (`core.jobs.renew_lease`), so the job is not claimed again while it reads; an attempt
+that finds a fresh heartbeat anyway — on its own run (a claim that raced the renewal) or on
 another run of the same account — steps back with `RetryLater`. A worker that died stops
-beating, and its run resumes once the heartbeat is older than `STALE_AFTER`, which is shorter
-than the job lease, so the job's next claim finds it stale.
+beating, and its run resumes once the heartbeat is older than `STALE_AFTER` and the job's lease
+has run out.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
+from core.jobs import current_job, renew_lease
 from core.runtime import Runtime
 from plugins.audit.models import AuditRun, RunStatus
 
@@ -80,6 +81,8 @@ async def heartbeat(runtime: Runtime, run: AuditRun) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             await AuditRun.filter(id=run.id).update(heartbeat_at=runtime.now())
+            if current_job() is not None:
+                await renew_lease(runtime)
 
     task = asyncio.create_task(beat())
     try:
