@@ -108,6 +108,7 @@ async def follow_test_clock(event: StripeEvent, workspace_id: int, runtime: Runt
                         frozen_time=frozen,
                         status=status,
                         last_event_at=event.created,
+                        updated_at=runtime.now(),
                         **mine,
                     )
                 return
@@ -121,6 +122,7 @@ async def follow_test_clock(event: StripeEvent, workspace_id: int, runtime: Runt
         if (event.created, frozen, _STATUS_RANK.get(status, 0)) < seen:
             return
         clock.frozen_time, clock.status, clock.last_event_at = frozen, status, event.created
+        clock.updated_at = runtime.now()
         await clock.save()
 
 

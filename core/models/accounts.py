@@ -69,7 +69,7 @@ class StripeTestClock(TenantModel):
     status = fields.CharField(max_length=20, default="ready")
     # The creation time of the newest event applied, so a late older event cannot roll it back.
     last_event_at = fields.DatetimeField(null=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = fields.DatetimeField()  # from the runtime's clock, set by core.events.clocks
 
     class Meta:
         table = "core_stripe_test_clock"

@@ -12,15 +12,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-
-class AlterFieldState(ops.AlterField):
-    """AlterField for the migration state alone; the database part is the RunSQL below."""
-
-    async def database_forward(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        return None
-
-    async def database_backward(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        return None
+from core.migration_ops import AlterFieldState
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ its own time on them)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -63,3 +63,28 @@ async def test_jobs_and_stripe_accounts_take_the_runtime_clock(
         assert (await Job.get(id=job.id)).created_at == THEN
     account, _ = await connected_account(runtime, ws.id)
     assert account.created_at == THEN
+
+
+async def test_a_followed_test_clock_is_updated_in_the_runtime_clock(
+    app: object, runtime: Runtime, clock: FrozenClock
+) -> None:
+    from core.events.clocks import follow_test_clock
+    from core.events.normalize import StripeEvent, normalized
+    from core.models import StripeTestClock, Workspace
+
+    ws = await Workspace.create(name="Shop", slug="shop", created_at=THEN)
+
+    def event(id: int, frozen: int, created: int) -> StripeEvent:
+        obj = {"object": "test_helpers.test_clock", "id": "clock_1", "frozen_time": frozen}
+        payload = {"id": f"evt_{id}", "type": "test_helpers.test_clock.ready", "created": created,
+                   "data": {"object": {**obj, "status": "ready"}}}  # fmt: skip
+        return normalized(id, f"evt_{id}", payload["type"], "acct_1", "", THEN, payload)
+
+    with workspace_scope(ws.id):
+        await follow_test_clock(event(1, 1_800_000_000, 1_800_000_000), ws.id, runtime)
+        assert (await StripeTestClock.get(clock_id="clock_1")).updated_at == THEN
+        clock.advance(timedelta(minutes=3))
+        await follow_test_clock(event(2, 1_800_086_400, 1_800_000_100), ws.id, runtime)
+        assert (await StripeTestClock.get(clock_id="clock_1")).updated_at == THEN + timedelta(
+            minutes=3
+        )
