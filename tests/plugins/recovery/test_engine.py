@@ -245,7 +245,11 @@ async def test_test_clock_customers_live_in_the_clocks_time(
     ws = await enabled_workspace("a")
     with workspace_scope(ws):
         await StripeTestClock.create(
-            stripe_account_id=ACCOUNT, clock_id="clock_1", frozen_time=clock.now(), status="ready"
+            stripe_account_id=ACCOUNT,
+            clock_id="clock_1",
+            frozen_time=clock.now(),
+            status="ready",
+            updated_at=clock.now(),
         )
     case = await _open(runtime, ws, clock, test_clock="clock_1")
     assert case.test_clock == "clock_1"
