@@ -81,6 +81,9 @@ async def running(runtime: Runtime, roles: Roles) -> AsyncIterator[Runtime]:
             if inflight is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(inflight.idle.wait(), 10)
+        from core.jobs import cancel_timers
+
+        cancel_timers(runtime)
         with contextlib.suppress(Exception):
             await broker.shutdown()
         await db.close_db()

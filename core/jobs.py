@@ -148,6 +148,8 @@ async def enqueue(
         )
     if dispatch and job.run_after <= runtime.now():
         await dispatch_jobs(runtime, [job.id])
+    elif dispatch:
+        dispatch_when_due(runtime, [job.id], job.run_after)
     return job
 
 
@@ -162,6 +164,48 @@ async def dispatch_jobs(runtime: Runtime, job_ids: Iterable[int]) -> None:
         from core.broker import send_jobs  # core.broker imports this module
 
         await send_jobs(runtime.broker, ids)
+
+
+# A job due within this long is dispatched by a timer in the process that deferred it, on time;
+# later ones, and any whose process is gone by then, are the sweeper's (every few seconds).
+TIMER_HORIZON = timedelta(minutes=15)
+_TIMERS = "jobs.timers"
+
+
+def dispatch_when_due(runtime: Runtime, job_ids: list[int], run_after: datetime) -> None:
+    """Dispatch `job_ids` at `run_after` from this process (best effort, no row changes).
+
+    A retry after 10 s or an email held for a rate limit then runs when it is due, not at the
+    next sweep. Nothing depends on the timer: the rows still say what is due."""
+    delay = (run_after - runtime.now()).total_seconds()
+    if not job_ids or delay > TIMER_HORIZON.total_seconds():
+        return
+    timers: set[asyncio.TimerHandle] = runtime.services.setdefault(_TIMERS, set())
+    tasks: set[asyncio.Task[None]] = runtime.services.setdefault(_TIMERS + ".tasks", set())
+
+    async def dispatch() -> None:
+        try:
+            await dispatch_jobs(runtime, job_ids)
+        except Exception:  # the sweeper will find them
+            log.warning("could not dispatch jobs %s when due", job_ids, exc_info=True)
+
+    def fire() -> None:
+        timers.discard(handle)
+        task = asyncio.create_task(dispatch(), name="secondloop-dispatch-when-due")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    # A hair late rather than early: a claim before `run_after` would find nothing due.
+    handle = asyncio.get_running_loop().call_later(max(delay, 0.0) + 0.05, fire)
+    timers.add(handle)
+
+
+def cancel_timers(runtime: Runtime) -> None:
+    """At shutdown: drop this process's pending dispatch timers (the rows keep the work)."""
+    for handle in runtime.services.pop(_TIMERS, set()):
+        handle.cancel()
+    for task in runtime.services.pop(_TIMERS + ".tasks", set()):
+        task.cancel()
 
 
 @dataclass
@@ -303,14 +347,16 @@ async def _run_claimed(runtime: Runtime, job: Claimed) -> str:
         await _finish(runtime, job, JobStatus.SKIPPED, f"uninterpretable: {exc}", unreadable=True)
         return JobStatus.SKIPPED
     except RetryLater as exc:
+        run_after = runtime.now() + timedelta(seconds=exc.delay)
         with unscoped():
             await Job.filter(id=job.id).update(
                 status=JobStatus.PENDING,
-                run_after=runtime.now() + timedelta(seconds=exc.delay),
+                run_after=run_after,
                 attempts=F("attempts") - 1,
                 locked_until=None,
                 last_error=str(exc),
             )
+        dispatch_when_due(runtime, [job.id], run_after)
         return JobStatus.PENDING
     except Exception as exc:
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
@@ -318,13 +364,12 @@ async def _run_claimed(runtime: Runtime, job: Claimed) -> str:
         if job.attempts >= job.max_attempts:
             await _finish(runtime, job, JobStatus.FAILED, error=error)
             return JobStatus.FAILED
+        run_after = runtime.now() + backoff(job.attempts)
         with unscoped():
             await Job.filter(id=job.id).update(
-                status=JobStatus.PENDING,
-                run_after=runtime.now() + backoff(job.attempts),
-                locked_until=None,
-                last_error=error,
+                status=JobStatus.PENDING, run_after=run_after, locked_until=None, last_error=error
             )
+        dispatch_when_due(runtime, [job.id], run_after)
         return JobStatus.PENDING
     await _finish(runtime, job, JobStatus.DONE)
     return JobStatus.DONE
