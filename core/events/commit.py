@@ -86,6 +86,22 @@ class Row:
     event_id: int | None = None  # None: a duplicate, nothing was stored
     job_ids: list[int] = field(default_factory=list)
 
+    def values(self) -> tuple[Any, ...]:
+        """The event row's values, in `_EVENT_COLUMNS` order."""
+        return (
+            self.workspace_id,
+            self.stripe_event_id,
+            self.stripe_account_id,
+            self.type,
+            self.api_version,
+            self.livemode,
+            self.created,
+            self.received_at,
+            self.source,
+            self.status,
+            self.payload_json,
+        )
+
     @property
     def key(self) -> tuple[int | None, str, str]:
         return (self.workspace_id, self.stripe_account_id, self.stripe_event_id)
@@ -237,27 +253,7 @@ def _write_as_one_statement(rows: list[Row]) -> Unit[None]:
         params.append(value)
         return f"${len(params)}{cast}"
 
-    events = ", ".join(
-        "("
-        + ", ".join(
-            mark(value)
-            for value in (
-                row.workspace_id,
-                row.stripe_event_id,
-                row.stripe_account_id,
-                row.type,
-                row.api_version,
-                row.livemode,
-                row.created,
-                row.received_at,
-                row.source,
-                row.status,
-                row.payload_json,
-            )
-        )
-        + ")"
-        for row in rows
-    )
+    events = ", ".join("(" + ", ".join(map(mark, row.values())) + ")" for row in rows)
     at = ""  # the time's mark, made when a job or a mapping needs it
 
     def now_mark() -> str:
@@ -348,21 +344,7 @@ def _insert_events(sql: Sql, rows: list[Row]) -> Unit[list[Row]]:
         rows = [row for row in rows if row.workspace_id is not None or row.key not in known]
     if not rows:
         return []
-    params: list[Any] = []
-    for row in rows:
-        params += (
-            row.workspace_id,
-            row.stripe_event_id,
-            row.stripe_account_id,
-            row.type,
-            row.api_version,
-            row.livemode,
-            row.created,
-            row.received_at,
-            row.source,
-            row.status,
-            row.payload_json,
-        )
+    params: list[Any] = [value for row in rows for value in row.values()]
     returned = yield (
         _insert_sql(
             sql,
