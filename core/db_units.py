@@ -11,9 +11,11 @@ each statement's rows, and a driver runs it:
 - SQLite: the whole unit, `BEGIN` to `COMMIT`, in ONE call on the connection's own thread,
   under Tortoise's connection lock (nothing else runs on that connection meanwhile).
 - PostgreSQL: statement by statement in a Tortoise transaction (asyncpg has no thread to hop),
-  each a round trip, `BEGIN` and `COMMIT` too. A unit that on PostgreSQL is ONE statement
-  (data-modifying CTEs make that possible) says so with `one_statement_on_postgres`: it then
-  runs without a transaction, since a single statement is atomic by itself.
+  each a round trip, `BEGIN` and `COMMIT` too. With `autocommit_on_postgres` each statement
+  commits on its own instead: for a unit that is ONE statement there (data-modifying CTEs make
+  that possible), and for one whose later statements must see what concurrent units committed
+  meanwhile (settling an event after its jobs ended: a transaction's snapshot would hide the
+  job another worker just finished, and neither would settle the event).
 
 A unit must not await anything: it only computes its next statement from the rows it was sent.
 Errors come out as Tortoise's `IntegrityError` / `OperationalError`, as from any query.
@@ -55,15 +57,13 @@ def sql_for(conn: BaseDBAsyncClient) -> Sql:
     return Sql(postgres=conn.capabilities.dialect == "postgres")
 
 
-async def run_unit(
-    make: Callable[[Sql], Unit[T]], *, one_statement_on_postgres: bool = False
-) -> T:
+async def run_unit(make: Callable[[Sql], Unit[T]], *, autocommit_on_postgres: bool = False) -> T:
     """Run the unit `make(sql)` atomically on the default connection; returns its value."""
     conn = connections.get("default")
     sql = sql_for(conn)
     unit = make(sql)
-    if sql.postgres and one_statement_on_postgres:
-        return await _run_one_statement(conn, unit)
+    if sql.postgres and autocommit_on_postgres:
+        return await _run_statements(conn, unit)
     if isinstance(conn, SqliteClient) and not isinstance(conn, SqliteTransactionWrapper):
         async with conn.acquire_connection() as aio:
             try:
@@ -92,15 +92,6 @@ def _run_on_sqlite_thread(db: sqlite3.Connection, unit: Unit[T]) -> T:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-async def _run_one_statement(conn: BaseDBAsyncClient, unit: Unit[T]) -> T:
-    sql, params = next(unit)
-    try:
-        unit.send(await conn.execute_query_dict(sql, list(params)))
-    except StopIteration as done:
-        return done.value
-    raise RuntimeError("a unit run as one statement yielded a second one")
 
 
 async def _run_statements(tx: BaseDBAsyncClient, unit: Unit[T]) -> T:

@@ -22,7 +22,7 @@ from typing import Any
 from tortoise.expressions import F, Q
 
 from core.db import Batcher
-from core.db_units import Sql, Statement, Unit, run_unit
+from core.db_units import Sql, Unit, run_unit
 from core.events.normalize import StripeEvent, normalized
 from core.models.events import Event, Job, JobStatus
 from core.runtime import Runtime
@@ -244,7 +244,7 @@ _CLAIMED_COLUMNS = (
 
 async def _claim_many(runtime: Runtime, ids: list[int]) -> list[Claimed | None]:
     unit = partial(_claim_unit, runtime.now(), list(dict.fromkeys(ids)))
-    claimed = await run_unit(unit, one_statement_on_postgres=True)
+    claimed = await run_unit(unit, autocommit_on_postgres=True)
     return [claimed.pop(job_id, None) for job_id in ids]  # delivered twice: the first wins
 
 
@@ -421,14 +421,14 @@ async def _finish(
 
 
 async def _finish_many(runtime: Runtime, items: list[_Finish]) -> list[None]:
-    await run_unit(partial(_finish_unit, runtime.now(), items), one_statement_on_postgres=True)
+    await run_unit(partial(_finish_unit, runtime.now(), items), autocommit_on_postgres=True)
     return [None] * len(items)
 
 
 def _finish_unit(now: datetime, items: list[_Finish], sql: Sql) -> Unit[None]:
-    if sql.postgres:
-        yield _finish_as_one_statement(now, items)
-        return
+    """End the jobs and close their schedule runs, then settle their events. On PostgreSQL the
+    statements commit one by one (`autocommit_on_postgres`), so the settling, last, sees jobs
+    of the same event that another worker ended at the same moment."""
     ended: dict[tuple[str, str], list[int]] = {}  # (status, last_error) -> job ids
     for item in items:
         ended.setdefault((item.status.value, item.error or item.job.last_error), []).append(
@@ -448,9 +448,6 @@ def _finish_unit(now: datetime, items: list[_Finish], sql: Sql) -> Unit[None]:
             f"WHERE id IN ({', '.join(sql.marks(len(unreadable)))})",
             unreadable,
         )
-    events = list({item.job.event_id for item in items if item.job.event_id is not None})
-    if events:
-        yield _settle_sql(sql, len(events)), events
     for item in items:
         if (item.job.dedupe_key or "").startswith("schedule:"):  # only these have a run
             status_mark, finished, outcome, job = sql.marks(4)
@@ -464,54 +461,9 @@ def _finish_unit(now: datetime, items: list[_Finish], sql: Sql) -> Unit[None]:
                     item.job.id,
                 ],
             )
-
-
-def _finish_as_one_statement(now: datetime, items: list[_Finish]) -> Statement:
-    """PostgreSQL: end the jobs, close their schedule runs and settle their events in ONE
-    statement. Its parts all read the snapshot from before it, so the settling reads the
-    ending jobs' new statuses from `finished` and every other job's from the table."""
-    params: list[Any] = [now]
-
-    def mark(value: Any, cast: str) -> str:
-        params.append(value)
-        return f"${len(params)}::{cast}"
-
-    ended = ", ".join(
-        f"({mark(i.job.id, 'bigint')}, {mark(i.status.value, 'text')}, "
-        f"{mark(i.error or i.job.last_error, 'text')}, {mark(i.error, 'text')}, "
-        f"{mark((i.job.dedupe_key or '').startswith('schedule:'), 'boolean')})"
-        for i in items
-    )
-    events = list({i.job.event_id for i in items if i.job.event_id is not None})
-    unreadable = list({i.job.event_id for i in items if i.unreadable and i.job.event_id})
-    text = (
-        "WITH ended (id, status, last_error, outcome, scheduled) AS "  # noqa: S608
-        f"(VALUES {ended}), finished AS (UPDATE core_job j SET status = ended.status, "
-        "finished_at = $1, locked_until = NULL, last_error = ended.last_error FROM ended "
-        "WHERE j.id = ended.id RETURNING j.id, j.event_id, j.status), "
-        "runs AS (UPDATE core_schedule_run r SET status = CASE WHEN ended.status = 'done' "
-        "THEN 'done' ELSE 'failed' END, finished_at = $1, outcome = ended.outcome "
-        "FROM ended WHERE ended.scheduled AND r.job_id = ended.id) "
-    )
-    if not events:
-        return text + "SELECT count(*) AS ended FROM finished", params  # noqa: S608
-    in_events = ", ".join(mark(event, "bigint") for event in events)
-    is_unreadable = (
-        f"ev.id IN ({', '.join(mark(event, 'bigint') for event in unreadable)})"
-        if unreadable
-        else "FALSE"
-    )
-    text += (
-        "UPDATE core_event ev SET status = CASE "  # noqa: S608
-        f"WHEN {is_unreadable} THEN 'uninterpretable' "
-        "WHEN EXISTS (SELECT 1 FROM finished f WHERE f.event_id = ev.id AND f.status = 'failed') "
-        "OR EXISTS (SELECT 1 FROM core_job j WHERE j.event_id = ev.id AND j.status = 'failed' "
-        "AND j.id NOT IN (SELECT id FROM ended)) THEN 'failed' ELSE 'processed' END "
-        f"WHERE ev.id IN ({in_events}) AND ({is_unreadable} OR (ev.status <> 'uninterpretable' "
-        "AND NOT EXISTS (SELECT 1 FROM core_job j WHERE j.event_id = ev.id "
-        "AND j.status IN ('pending', 'running') AND j.id NOT IN (SELECT id FROM ended))))"
-    )
-    return text, params
+    events = list({item.job.event_id for item in items if item.job.event_id is not None})
+    if events:
+        yield _settle_sql(sql, len(events)), events
 
 
 def _settle_sql(sql: Sql, count: int) -> str:

@@ -64,14 +64,15 @@ def test_postgres_connections_skip_the_reset_query(settings: object) -> None:
     assert sqlite["credentials"]["synchronous"] == "NORMAL"
 
 
-async def test_a_unit_run_as_one_statement_on_postgres_may_not_yield_a_second(
+async def test_autocommit_on_postgres_commits_each_statement_on_its_own(
     app: object, runtime: Runtime
 ) -> None:
-    """Outside a transaction, a second statement would not be atomic with the first."""
+    """On PostgreSQL a later statement then sees what others committed meanwhile, and a failing
+    one leaves the earlier ones done; on SQLite the unit stays one transaction."""
     await Workspace.create(name="A", slug="a")
-    unit = partial(_rename_then, "SELECT 1 AS one", "a")
-    if runtime.settings.uses_sqlite:
-        assert await run_unit(unit, one_statement_on_postgres=True) == ["renamed"]
-        return
-    with pytest.raises(RuntimeError, match="second"):
-        await run_unit(unit, one_statement_on_postgres=True)
+    await Workspace.create(name="B", slug="b")
+    clash = "UPDATE core_workspace SET slug = 'b' WHERE slug = 'a'"
+    with pytest.raises(IntegrityError):
+        await run_unit(partial(_rename_then, clash, "a"), autocommit_on_postgres=True)
+    renamed = (await Workspace.get(slug="a")).name
+    assert renamed == ("A" if runtime.settings.uses_sqlite else "renamed")
