@@ -97,6 +97,16 @@ def register_stripe_permissions() -> list[StripePermission]:
     """
 
 
+@hookspec
+def register_token_paths() -> list[str]:
+    """URL path prefixes whose next segment is a bearer token (`"r"` for `/r/{token}`).
+
+    A customer link that carries its own credential must never reach a log line: every log
+    record, uvicorn's access log included, has that segment replaced by `[redacted]`. Declare
+    each prefix a route of yours puts a token after; the core declares its own.
+    """
+
+
 # --- Render time: may be async, gathered with per-plugin isolation ----------------------------
 
 

@@ -5,8 +5,10 @@ Two kinds of text carry secrets:
   `whsec_…`), HTTP client logs carry URLs and form bodies (keys, OAuth codes and tokens).
 - SecondLoop's own bearer URLs: uvicorn's access log writes every request path, and a path is
   the whole credential for a magic link (`/signin/sl_…`), an invitation (`/invite/inv_…`), an
-  unsubscribe link (`/u/…`), a recovery customer link (`/r/…`, `/r/o/…`) and a workspace's
-  webhook URL (`/webhooks/stripe/wh_…`). API keys (`sl_…`) travel in headers.
+  unsubscribe link (`/u/…`) and a workspace's webhook URL (`/webhooks/stripe/wh_…`); plugins
+  add theirs through `register_token_paths` (recovery's customer links, `/r/…`, `/r/o/…`),
+  which `use_token_paths` puts in effect when the runtime is built. API keys (`sl_…`) travel
+  in headers.
 
 `RedactSecrets` scrubs both. `core.logs.configure_logging` puts it on the process's handler
 (so every logger is covered) and `install()` on the loggers known to see such text (so a host
@@ -29,18 +31,38 @@ _STRIPE = re.compile(
 # `inv_`, 32 random bytes each. The length floor keeps names such as `sl_session` readable.
 _OURS = re.compile(_START + r"(sl_|inv_)[A-Za-z0-9_-]{16,}")
 
-# Paths whose next segment is a bearer token, in the order the alternation must try them
-# (`r/o` before `r`). A `/` may be %-encoded when the path sits in a query string or form.
-TOKEN_PATHS = ("signin", "invite", "u", "r/o", "r", "webhooks/stripe")
+# The core's paths whose next segment is a bearer token (plugins add theirs).
+CORE_TOKEN_PATHS = ("signin", "invite", "u", "webhooks/stripe")
 # Fixed segments under those paths that are not tokens.
 _NOT_TOKENS = ("connect",)
 _SEP = r"(?:/|%2[Ff])"
 _END = r"""[/?#&\s"'%]"""  # what ends a path segment
-_PATH = re.compile(
-    rf"({_SEP}(?:{'|'.join(p.replace('/', _SEP) for p in TOKEN_PATHS)}){_SEP})"
-    rf"(?!(?:{'|'.join(_NOT_TOKENS)})(?:{_END}|$))"
-    rf"(sl_|inv_|wh_)?(?:(?!{_END}).)+"
-)
+
+
+def _path_pattern(paths: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first, so the alternation tries `r/o` before `r`. A `/` may be %-encoded when
+    # the path sits in a query string or a form.
+    ordered = sorted(set(paths), key=len, reverse=True)
+    return re.compile(
+        rf"({_SEP}(?:{'|'.join(re.escape(p).replace('/', _SEP) for p in ordered)}){_SEP})"
+        rf"(?!(?:{'|'.join(_NOT_TOKENS)})(?:{_END}|$))"
+        rf"(sl_|inv_|wh_)?(?:(?!{_END}).)+"
+    )
+
+
+TOKEN_PATHS: tuple[str, ...] = CORE_TOKEN_PATHS
+_PATH = _path_pattern(TOKEN_PATHS)
+
+
+def use_token_paths(paths: list[str] | tuple[str, ...]) -> None:
+    """Redact, besides the core's, the token after each of `paths` (the plugins'
+    `register_token_paths`). Process-wide, like logging itself."""
+    global TOKEN_PATHS, _PATH
+    cleaned = tuple(p.strip("/") for p in paths if isinstance(p, str) and p.strip("/"))
+    TOKEN_PATHS = tuple(dict.fromkeys((*CORE_TOKEN_PATHS, *cleaned)))
+    _PATH = _path_pattern(TOKEN_PATHS)
+
+
 # Query parameters that carry a credential (`?token=…`, OAuth's `?code=…`).
 _QUERY = re.compile(r"([?&](?:token|code|key|secret|password)=)[^&#\s\"']+", re.IGNORECASE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core import redact
 from core.clock import Clock
 from core.crypto import Keyring
 from core.plugins import PluginHost
@@ -42,6 +43,7 @@ def build_runtime(
         clock=clock,
         keyring=keyring or Keyring.from_strings(settings.encryption_keys),
     )
+    redact.use_token_paths(host.collect("register_token_paths"))
     for handler in host.collect("register_stripe_handlers"):
         if handler.name in runtime.handlers:
             raise ValueError(f"two Stripe event handlers are named {handler.name!r}")

@@ -68,6 +68,12 @@ def register_schedules(settings: Settings) -> list[Schedule]:
 
 
 @hookimpl
+def register_token_paths() -> list[str]:
+    # Customer links carry their own signed token: /r/{token} and /r/o/{token}.
+    return ["r/o", "r"]
+
+
+@hookimpl
 def register_stripe_permissions() -> list[StripePermission]:
     return permissions.stripe_permissions()
 

@@ -64,9 +64,6 @@ def test_arguments_keep_their_shape_for_formatters_that_unpack_them() -> None:
             "/u/eyJ3IjoxfQ.sig?List-Unsubscribe=One-Click",
             "/u/[redacted]?List-Unsubscribe=One-Click",
         ),
-        ("/r/eyJ3IjoxLCJjIjoyfQ.abc", "/r/[redacted]"),
-        ("/r/eyJ3IjoxfQ.abc/welcome", "/r/[redacted]/welcome"),
-        ("/r/o/eyJ3IjoxfQ.abc", "/r/o/[redacted]"),
         ("/webhooks/stripe/Zz9-not-prefixed", "/webhooks/stripe/[redacted]"),
         ("/webhooks/stripe/connect", "/webhooks/stripe/connect"),
         ("/stripe/connect/callback?code=ac_123456789&state=x", None),
@@ -145,7 +142,7 @@ def test_logging_config_redacts_every_logger_end_to_end(
     access.setLevel(logging.WARNING)
     configure_logging(Settings(log_level="INFO"))
     logging.getLogger("uvicorn.access").handle(_access_record("/invite/inv_AbCdEfGhIjKlMnOpQrStUv"))
-    logging.getLogger("plugins.recovery.x").info("link %s", "https://x.test/r/eyJ3IjoxfQ.sig")
+    logging.getLogger("plugins.recovery.x").info("link %s", "https://x.test/u/eyJ3IjoxfQ.sig")
     try:
         raise RuntimeError("failed on /u/eyJ3IjoxfQ.sig")
     except RuntimeError:
@@ -212,9 +209,37 @@ async def test_a_real_uvicorn_access_log_is_redacted(
     assert "AbCdEfGhIjKl" not in text and "SiGnAtUrE" not in text
 
 
+def test_a_plugins_token_paths_are_redacted_once_its_runtime_is_built(settings: Any) -> None:
+    """A third-party plugin's customer links: declared with `register_token_paths`."""
+    from core.app import create_runtime
+    from core.plugins import build_plugin_host, hookimpl
+
+    class Portal:
+        @hookimpl
+        def register_token_paths(self) -> list[str]:
+            return ["portal/o", "portal"]
+
+    before = redact("GET /portal/o/eyJ3IjoxfQ.SeCrEt HTTP/1.1")
+    assert "SeCrEt" in before  # unknown until the plugin is loaded
+    create_runtime(settings.replace(plugins=()), host=build_plugin_host((), [("portal", Portal())]))
+    assert redact("GET /portal/o/eyJ3IjoxfQ.SeCrEt HTTP/1.1") == "GET /portal/o/[redacted] HTTP/1.1"
+    assert redact("/portal/eyJ3IjoxfQ.SeCrEt/x") == "/portal/[redacted]/x"
+    assert redact("/signin/sl_AbCdEfGhIjKlMnOpQrStUv") == "/signin/sl_[redacted]"
+
+
+def test_recovery_customer_links_are_redacted(settings: Any) -> None:
+    from core.app import create_runtime
+    from core.plugins import build_plugin_host
+
+    create_runtime(settings.replace(plugins=("recovery",)), host=build_plugin_host(("recovery",)))
+    assert redact("/r/eyJ3IjoxLCJjIjoyfQ.abc") == "/r/[redacted]"
+    assert redact("/r/eyJ3IjoxfQ.abc/welcome") == "/r/[redacted]/welcome"
+    assert redact("/r/o/eyJ3IjoxfQ.abc") == "/r/o/[redacted]"
+
+
 async def test_every_token_route_of_the_app_is_redacted(app: Any) -> None:
     """A route with a `{token}` segment (any plugin's, the built-in ones loaded) must be one
-    whose token the log filter scrubs: adding such a route means adding it to TOKEN_PATHS."""
+    whose token the log filter scrubs: its plugin declares it with `register_token_paths`."""
     from starlette.routing import Mount, Route
 
     def paths(routes: list[Any], prefix: str = "") -> list[str]:
