@@ -218,7 +218,7 @@ async def write_rows(rows: list[Row]) -> None:
     if any(row.workspace_id is None for row in rows):  # orphans are looked up first
         await run_unit(partial(_write_unit, rows))
     else:
-        await run_unit(partial(_write_unit_for, rows), one_statement_on_postgres=True)
+        await run_unit(partial(_write_unit_for, rows), autocommit_on_postgres=True)
 
 
 def _write_unit_for(rows: list[Row], sql: Sql) -> Unit[None]:
