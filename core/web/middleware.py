@@ -84,10 +84,11 @@ class MachineLane:
     """Deliveries from machines (Stripe's webhooks) skip the browser's middleware.
 
     Session cookies, CSRF tokens, the signed-in user and the browser's security headers mean
-    nothing to a webhook, which authenticates by its signature; on the busiest path of all
-    they were most of the time spent outside the endpoint. A request under `prefix` that one
-    of `routes` matches fully is handled here, with a request id; anything else (another
-    method, another path) takes the ordinary stack, so errors and 405s read the same.
+    nothing to a webhook, which authenticates by its signature, so the busiest path does not
+    pass through them (a session cookie is never set on an answer to Stripe). A request under
+    `prefix` that one of `routes` matches fully is handled here, with a request id; anything
+    else (another method, another path) takes the ordinary stack, so errors and 405s read the
+    same.
     """
 
     def __init__(self, app: ASGIApp, prefix: str, routes: Sequence[Route]) -> None:
