@@ -36,6 +36,7 @@ PUBLIC_CORE = {
     "core.web.shell",
     "core.web.templating",
     "core.testing.fixtures",
+    "core.testing.smtp",
 }
 
 

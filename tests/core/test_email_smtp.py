@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -19,13 +16,15 @@ from core.models import Workspace
 from core.runtime import Runtime
 from core.settings import Settings
 from core.tenancy import unscoped
+from core.testing.smtp import Inbox, free_port, smtp_server
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and refuses `nobody@` as a hard bounce."""
+class Refusing(Inbox):
+    """Keeps what it receives; refuses `nobody@` as a hard bounce, greylists `grey@` once and
+    rejects `spam@` by policy."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        super().__init__()
         self.greylisted: set[str] = set()
 
     async def handle_RCPT(
@@ -41,20 +40,10 @@ class Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -67,16 +56,14 @@ def settings(settings: Settings, port: int) -> Settings:
 
 
 @pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
+def inbox() -> Refusing:
+    return Refusing()
 
 
-@pytest.fixture
-def smtp_server(inbox: Inbox, port: int) -> Iterator[Controller]:
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller
-    controller.stop()
+@pytest.fixture(name="smtp_server")
+def running_smtp_server(inbox: Refusing, port: int) -> Iterator[Controller]:
+    with smtp_server(inbox, port) as controller:
+        yield controller
 
 
 async def test_smtp_delivers_text_and_html_with_headers(
@@ -84,9 +71,15 @@ async def test_smtp_delivers_text_and_html_with_headers(
 ) -> None:
     ws = await Workspace.create(name="Acme", slug="acme")
     email = await send_email(
-        runtime, workspace_id=ws.id, to="ann@example.com", subject="Payment failed",
-        text="Please update your card.", html="<p>Please <b>update</b> your card.</p>",
-        idempotency_key="dunning:in_1:1", customer_facing=True, from_name="Acme",
+        runtime,
+        workspace_id=ws.id,
+        to="ann@example.com",
+        subject="Payment failed",
+        text="Please update your card.",
+        html="<p>Please <b>update</b> your card.</p>",
+        idempotency_key="dunning:in_1:1",
+        customer_facing=True,
+        from_name="Acme",
         reply_to="help@acme.test",
     )
     await drain()
@@ -106,8 +99,14 @@ async def test_smtp_delivers_text_and_html_with_headers(
     assert stored.status == EmailStatus.SENT and stored.transport == "smtp"
 
     # A repeat of the key, and further drains, send nothing more.
-    await send_email(runtime, workspace_id=ws.id, to="ann@example.com", subject="Payment failed",
-                     text="again", idempotency_key="dunning:in_1:1")
+    await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="ann@example.com",
+        subject="Payment failed",
+        text="again",
+        idempotency_key="dunning:in_1:1",
+    )
     await drain()
     assert len(inbox.messages) == 1
     metrics = metrics_of(runtime)
@@ -118,25 +117,27 @@ async def test_smtp_delivers_text_and_html_with_headers(
 async def test_smtp_down_then_up_is_deferred_then_sent_once(
     inbox: Inbox, port: int, app: object, runtime: Runtime, clock: FrozenClock, drain
 ) -> None:
-    email = await send_email(runtime, workspace_id=None, to="new@example.com", subject="Sign in",
-                             text="Your link", idempotency_key="signin:1")
+    email = await send_email(
+        runtime,
+        workspace_id=None,
+        to="new@example.com",
+        subject="Sign in",
+        text="Your link",
+        idempotency_key="signin:1",
+    )
     await drain()
     with unscoped():
         stored = await OutboundEmail.get(id=email.id)
     assert stored.status == EmailStatus.QUEUED
     assert stored.attempts == 1 and "Connect" in stored.last_error
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox, port):
         await drain()  # still inside the backoff: nothing is retried yet
         assert inbox.messages == []
         clock.advance(timedelta(seconds=11))
         await drain()
         clock.advance(timedelta(hours=2))
         await drain()
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1
     with unscoped():
         stored = await OutboundEmail.get(id=email.id)
@@ -147,8 +148,14 @@ async def test_hard_bounce_fails_and_suppresses(
     smtp_server: Controller, inbox: Inbox, app: object, runtime: Runtime, drain
 ) -> None:
     ws = await Workspace.create(name="Acme", slug="acme")
-    email = await send_email(runtime, workspace_id=ws.id, to="nobody@example.com", subject="S",
-                             text="t", idempotency_key="k")
+    email = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="nobody@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="k",
+    )
     await drain()
     with unscoped():
         stored = await OutboundEmail.get(id=email.id)
@@ -170,14 +177,30 @@ def test_smtp_url_parsing() -> None:
 
 
 async def test_temporary_refusal_retries_and_policy_refusal_fails_without_suppression(
-    smtp_server: Controller, inbox: Inbox, app: object, runtime: Runtime, clock: FrozenClock,
+    smtp_server: Controller,
+    inbox: Inbox,
+    app: object,
+    runtime: Runtime,
+    clock: FrozenClock,
     drain,
 ) -> None:
     ws = await Workspace.create(name="Acme", slug="acme")
-    grey = await send_email(runtime, workspace_id=ws.id, to="grey@example.com", subject="S",
-                            text="t", idempotency_key="grey")
-    spam = await send_email(runtime, workspace_id=ws.id, to="spam@example.com", subject="S",
-                            text="t", idempotency_key="spam")
+    grey = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="grey@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="grey",
+    )
+    spam = await send_email(
+        runtime,
+        workspace_id=ws.id,
+        to="spam@example.com",
+        subject="S",
+        text="t",
+        idempotency_key="spam",
+    )
     await drain()
     with unscoped():
         assert (await OutboundEmail.get(id=grey.id)).status == EmailStatus.QUEUED

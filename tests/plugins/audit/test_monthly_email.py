@@ -3,15 +3,11 @@ SMTP through aiosmtpd)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import plugins.audit.monthly
 from core.clock import FrozenClock
@@ -19,25 +15,15 @@ from core.models.workspaces import Membership, Role, User
 from core.runtime import Runtime
 from core.settings import Settings
 from core.tenancy import workspace_scope
+from core.testing.smtp import Inbox, free_port, smtp_server
 from plugins.audit.models import AuditRun, RunStatus
 from plugins.audit.runner import account_to_audit, execute_run, start_run
 from tests.plugins.audit.support import connect
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture
@@ -48,12 +34,8 @@ def settings(settings: Settings, port: int) -> Settings:
 @pytest.fixture
 def inbox(port: int) -> Iterator[Inbox]:
     box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(box, port):
         yield box
-    finally:
-        controller.stop()
 
 
 async def test_a_summary_that_failed_to_send_is_sent_by_the_retry_once(

@@ -3,40 +3,26 @@ reaches the customer once when the server is back (real aiosmtpd, real SMTP)."""
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from core.clock import FrozenClock
 from core.email import EmailStatus, OutboundEmail
 from core.runtime import Runtime
 from core.settings import Settings
 from core.tenancy import unscoped, workspace_scope
+from core.testing.smtp import Inbox, free_port, smtp_server
 from plugins.recovery import engine
 from plugins.recovery.models import CaseStep, StepStatus
 from tests.plugins.recovery.conftest import enabled_workspace
 from tests.plugins.recovery.operator_support import open_case
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture
@@ -58,9 +44,7 @@ async def test_smtp_down_defers_a_recovery_email_and_sends_it_once_when_back(
     assert waiting.status == EmailStatus.QUEUED and waiting.attempts >= 1
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox, port):
         for _ in range(6):  # past the delivery's backoff
             clock.advance(timedelta(minutes=30))
             await drain()
@@ -68,8 +52,6 @@ async def test_smtp_down_defers_a_recovery_email_and_sends_it_once_when_back(
             await CaseStep.filter(id=first.id).update(status=StepStatus.PENDING)
             await engine.run_step(runtime, first.id)
         await drain()
-    finally:
-        controller.stop()
     with unscoped():
         sent = await OutboundEmail.get(id=waiting.id)
         count = await OutboundEmail.filter(workspace_id=ws).count()
