@@ -208,12 +208,7 @@ async def rotate_token(request: Request) -> Response:
             await webhook_setup.rotate_token(_runtime(request), account)
     except (stripe.StripeError, StripeAccessError) as exc:
         # Nothing was saved: the old URL still works and the endpoint still points at it.
-        return await settings_page(
-            request,
-            message=_stripe_refused("The webhook URL was not changed", exc),
-            status=502,
-            block="accounts",
-        )
+        return await _stripe_refused(request, "The webhook URL was not changed", exc, "accounts")
     return await settings_page(
         request, message="New webhook URL issued; the old one stops working.", block="accounts"
     )
@@ -231,11 +226,8 @@ async def rotate_secret(request: Request) -> Response:
     except ValueError as exc:
         return await settings_page(request, message=str(exc), status=400, block="accounts")
     except (stripe.StripeError, StripeAccessError) as exc:
-        return await settings_page(
-            request,
-            message=_stripe_refused("The signing secret was not replaced", exc),
-            status=502,
-            block="accounts",
+        return await _stripe_refused(
+            request, "The signing secret was not replaced", exc, "accounts"
         )
     until = account.previous_webhook_secret_until
     message = "Webhook signing secret replaced" + (
@@ -255,18 +247,23 @@ async def disconnect(request: Request) -> Response:
             await disconnect_key(runtime, account)
     except (stripe.StripeError, StripeAccessError) as exc:
         # Still connected on Stripe's side, so still connected here: say so, change nothing.
-        return await settings_page(
-            request, message=_stripe_refused("Not disconnected", exc), status=502
-        )
+        return await _stripe_refused(request, "Not disconnected", exc)
     return RedirectResponse(SETTINGS_PATH, status_code=303)
 
 
-def _stripe_refused(what: str, exc: stripe.StripeError | StripeAccessError) -> str:
+async def _stripe_refused(
+    request: Request,
+    what: str,
+    exc: stripe.StripeError | StripeAccessError,
+    block: str = "main",
+) -> Response:
+    """The settings page (or its `block`), 502, saying what was not done and Stripe's why."""
     if isinstance(exc, StripeAccessError):
         reason = str(exc)
     else:
         reason = exc.user_message or "Stripe could not be reached"
-    return f"{what}: {reason.rstrip('.')}. Try again in a moment."
+    message = f"{what}: {reason.rstrip('.')}. Try again in a moment."
+    return await settings_page(request, message=message, status=502, block=block)
 
 
 async def settings_get(request: Request) -> Response:
