@@ -260,18 +260,7 @@ def refresh_totals(ctx: Ctx, invoice: Obj) -> None:
 
     for line in invoice["lines"]["data"]:
         line["discount_amounts"] = []
-    subtotal = sum(int(line["amount"]) for line in invoice["lines"]["data"])
-    invoice["total_discount_amounts"] = []
-    invoice.update(
-        subtotal=subtotal,
-        subtotal_excluding_tax=subtotal,
-        total=subtotal,
-        total_excluding_tax=subtotal,
-        amount_due=subtotal,
-        amount_remaining=subtotal,
-    )
-    if invoice["discounts"]:
-        apply(ctx, invoice, list(invoice["discounts"]))
+    apply(ctx, invoice, list(invoice["discounts"]))  # with none, the totals are the subtotal
 
 
 def _next_number(ctx: Ctx, customer_id: str) -> str:
