@@ -14,10 +14,8 @@ import os
 import socket
 from contextlib import suppress
 
-from redis.asyncio import Redis
-from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
+from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
-from taskiq_redis import RedisStreamBroker
 
 from core import jobs
 from core.runtime import Runtime
@@ -35,6 +33,8 @@ def make_broker(settings: Settings, *, inline: bool = False) -> AsyncBroker:
         # `inline` runs each task as it is sent: deterministic tests, no background tasks.
         broker = InMemoryBroker(await_inplace=inline, max_async_tasks=20)
     else:
+        from core.broker_redis import StreamBroker  # scale-out only: Redis is not imported
+
         broker = StreamBroker(
             settings.broker_url,
             queue_name=settings.broker_queue,
@@ -45,37 +45,6 @@ def make_broker(settings: Settings, *, inline: bool = False) -> AsyncBroker:
             xread_block=1000,
         )
     return broker
-
-
-class StreamBroker(RedisStreamBroker):
-    """taskiq-redis's stream broker, sending every message through one Redis client.
-
-    Its own `kick` builds a client around the pool for each message, which cost about 40 µs of
-    CPU a send here (more than a third of the send); the intake sends once per committed batch.
-    The message and the stream entry are exactly taskiq-redis's, so its receivers read them."""
-
-    _sender: Redis | None = None
-
-    async def startup(self) -> None:
-        await super().startup()
-        self._sender = Redis(connection_pool=self.connection_pool)
-
-    async def shutdown(self) -> None:
-        sender, self._sender = self._sender, None
-        if sender is not None:
-            await sender.aclose()  # the pool is the broker's: it closes it itself
-        await super().shutdown()
-
-    async def kick(self, message: BrokerMessage) -> None:
-        if self._sender is None:  # not started (or stopped): taskiq-redis's own way
-            await super().kick(message)
-            return
-        await self._sender.xadd(
-            message.labels.get("queue_name") or self.queue_name,
-            {b"data": message.message},
-            maxlen=self.maxlen,
-            approximate=self.approximate,
-        )
 
 
 async def send_jobs(broker: AsyncBroker, job_ids: list[int]) -> None:
