@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -130,24 +129,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _intake_outcome(response: Response) -> str:
     """One of INTAKE_OUTCOMES: `stored`, `duplicate` (already stored), `orphaned` (stored for no
-    workspace), or the intake's error code. The intake's answers name it (`outcome`); any
-    other answer is read from its JSON body."""
+    workspace), or the intake's error code — which the intake's answers carry as `outcome`."""
     named = getattr(response, "outcome", None)
-    if isinstance(named, str):
-        return named
-    try:
-        body = json.loads(bytes(response.body))
-    except (ValueError, AttributeError):
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    if response.status_code < 300:
-        if not body.get("stored") and body.get("duplicates"):
-            return "duplicate"
-        return "orphaned" if body.get("orphaned") else "stored"
-    error = body.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    return str(code) if code else f"http_{response.status_code}"
+    return named if isinstance(named, str) else f"http_{response.status_code}"
 
 
 def observe_intake(endpoint: Endpoint) -> Endpoint:
