@@ -16,6 +16,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from core.contributions import ModelApp
 from core.plugins import PluginHost
 from core.settings import Settings
+from core.sqlite_inline import InlineSqlite
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -106,6 +107,7 @@ async def migrate(settings: Settings, host: PluginHost) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+    InlineSqlite.close_all()
 
 
 # -- group writes -----------------------------------------------------------------------------

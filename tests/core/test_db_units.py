@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from functools import partial
+from typing import Any
 
 import pytest
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from core.db_units import Sql, Unit, run_unit
 from core.models import Workspace
 from core.runtime import Runtime
+from core.sqlite_inline import InlineSqlite
 
 
 def _rename_then(then_sql: str, slug: str, sql: Sql) -> Unit[list[str]]:
@@ -76,3 +81,90 @@ async def test_autocommit_on_postgres_commits_each_statement_on_its_own(
         await run_unit(partial(_rename_then, clash, "a"), autocommit_on_postgres=True)
     renamed = (await Workspace.get(slug="a")).name
     assert renamed == ("A" if runtime.settings.uses_sqlite else "renamed")
+
+
+def _database_file(runtime: Runtime) -> str:
+    if not runtime.settings.uses_sqlite:
+        pytest.skip("SQLite only")
+    return str(connections.get("default").filename)
+
+
+async def test_on_sqlite_a_unit_writes_through_the_inline_connection(
+    app: object, runtime: Runtime
+) -> None:
+    """Its commit is seen by Tortoise's own connection at once (same file, WAL)."""
+    _database_file(runtime)
+    await Workspace.create(name="A", slug="a")
+    InlineSqlite.close_all()
+    await run_unit(partial(_rename_then, "SELECT 1 AS one", "a"))
+    assert len(InlineSqlite._by_connection) == 1  # the unit did not go to the thread
+    assert (await Workspace.get(slug="a")).name == "renamed"
+
+
+async def test_another_writer_is_waited_for_off_the_loop(app: object, runtime: Runtime) -> None:
+    """Another process holding the write lock: the unit waits on aiosqlite's thread, so the
+    loop keeps serving meanwhile, and the unit still commits once the lock is released."""
+    path = _database_file(runtime)
+    await Workspace.create(name="A", slug="a")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE core_workspace SET name = 'other' WHERE slug = 'a'")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    try:
+        names = await run_unit(partial(_rename_then, "SELECT 1 AS one", "a"))
+    finally:
+        ticking.cancel()
+        other.close()
+    assert names == ["renamed"]  # run after the other writer's commit, and on top of it
+    assert ticks >= 10  # the loop ran for the 0.3 s the lock was held
+    assert (await Workspace.get(slug="a")).name == "renamed"
+
+
+def test_an_in_memory_database_has_no_inline_connection() -> None:
+    """A second connection to `:memory:` would open another, empty database."""
+
+    class Memory:
+        filename = ":memory:"
+        pragmas: dict[str, Any] = {}
+
+    assert InlineSqlite.of(Memory(), object()) is None  # type: ignore[arg-type]
+
+
+async def test_the_inline_connection_leaves_checkpoints_to_a_worker_thread(
+    app: object, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint ends in an fsync: never on the loop's thread."""
+    import threading
+
+    from core import sqlite_inline
+
+    _database_file(runtime)
+    await Workspace.create(name="A", slug="a")
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_EVERY", 3)
+    ran_on: list[threading.Thread] = []
+    checkpoint = InlineSqlite._checkpoint
+
+    def recorded(self: InlineSqlite) -> None:
+        ran_on.append(threading.current_thread())
+        checkpoint(self)
+
+    monkeypatch.setattr(InlineSqlite, "_checkpoint", recorded)
+    InlineSqlite.close_all()
+    for _ in range(3):
+        await run_unit(partial(_rename_then, "SELECT 1 AS one", "a"))
+    (inline,) = InlineSqlite._by_connection.values()
+    assert inline.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for _ in range(100):
+        if ran_on and not inline._checkpointing:
+            break
+        await asyncio.sleep(0.01)
+    assert ran_on and ran_on[0] is not threading.main_thread()
