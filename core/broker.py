@@ -14,7 +14,7 @@ import os
 import socket
 from contextlib import suppress
 
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
 from taskiq.receiver import Receiver
 
 from core import jobs
@@ -59,9 +59,30 @@ async def send_jobs(broker: AsyncBroker, job_ids: list[int]) -> None:
     for start in range(0, len(job_ids), IDS_PER_MESSAGE):
         chunk = job_ids[start : start + IDS_PER_MESSAGE]
         try:
-            await task.kiq(chunk)
+            if task.labels or broker.middlewares:
+                await task.kiq(chunk)
+            else:
+                await broker.kick(run_jobs_message(broker, chunk))
         except Exception:  # the broker is down: the sweeper will re-dispatch from the table
             log.warning("could not dispatch jobs %s; the sweeper will pick them up", chunk)
+
+
+def run_jobs_message(broker: AsyncBroker, job_ids: list[int]) -> BrokerMessage:
+    """The message `kiq(job_ids)` sends for `run_jobs` (no labels, no middleware), built
+    directly: taskiq's kicker validates and dumps two pydantic models on the way, which was
+    half the cost of a send. Tested equal to the kicker's."""
+    task_id = broker.id_generator()
+    body = {
+        "task_id": task_id,
+        "task_name": RUN_JOBS,
+        "labels": {},
+        "labels_types": {},
+        "args": [job_ids],
+        "kwargs": {},
+    }
+    return BrokerMessage.model_construct(
+        task_id=task_id, task_name=RUN_JOBS, message=broker.serializer.dumpb(body), labels={}
+    )
 
 
 def attach(runtime: Runtime, broker: AsyncBroker) -> AsyncBroker:
