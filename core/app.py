@@ -71,6 +71,9 @@ async def running(runtime: Runtime, roles: Roles) -> AsyncIterator[Runtime]:
             await scheduler.start()
         yield runtime
     finally:
+        if (dispatch := broker_module.dispatch_of(runtime)) is not None:
+            await dispatch.close()
+            await asyncio.sleep(0)  # in-process: the jobs just sent start, so they are waited for
         if scheduler is not None:
             await scheduler.stop()
         if worker is not None:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 RUN_JOB = "secondloop.run_job"
 RUN_JOBS = "secondloop.run_jobs"
 IDS_PER_MESSAGE = 50
+LINGER = 0.05  # seconds; see `Dispatch`
+_DISPATCH = "jobs.dispatch"
 
 
 def make_broker(settings: Settings, *, inline: bool = False) -> AsyncBroker:
@@ -85,10 +87,74 @@ def run_jobs_message(broker: AsyncBroker, job_ids: list[int]) -> BrokerMessage:
     )
 
 
+class Dispatch:
+    """Sends the intake's new jobs, coalescing a busy moment's into fewer, fuller messages.
+
+    Jobs after a quiet spell go out at once. For `linger` seconds after a send, further ids
+    wait and go together when the window closes (or as soon as `IDS_PER_MESSAGE` are
+    waiting). Under a burst of webhooks this makes one message, one claim and one finish per
+    tens of jobs instead of per committed batch of a few, which the worker in the same
+    process (`secondloop serve`) would otherwise pay for with the intake's own CPU; an event's
+    handlers then start up to `linger` later. Ids still waiting when the process dies are
+    the sweeper's, like any lost message (their rows are committed).
+    """
+
+    def __init__(self, broker: AsyncBroker, *, linger: float = LINGER) -> None:
+        self.broker, self.linger = broker, linger
+        self._waiting: list[int] = []
+        self._window: asyncio.TimerHandle | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+
+    async def send(self, job_ids: list[int]) -> None:
+        if self.linger <= 0:
+            await send_jobs(self.broker, job_ids)
+            return
+        self._waiting.extend(job_ids)
+        if self._window is None:  # quiet until now: no reason to wait
+            self._open_window()
+            await self._send_waiting()
+        elif len(self._waiting) >= IDS_PER_MESSAGE:
+            await self._send_waiting()
+
+    def _open_window(self) -> None:
+        self._window = asyncio.get_running_loop().call_later(self.linger, self._window_closed)
+
+    def _window_closed(self) -> None:
+        self._window = None
+        if not self._waiting:
+            return
+        self._open_window()
+        task = asyncio.get_running_loop().create_task(self._send_waiting())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _send_waiting(self) -> None:
+        ids, self._waiting = self._waiting, []
+        if ids:
+            await send_jobs(self.broker, ids)
+
+    async def close(self) -> None:
+        """At shutdown: send what waits now, and let the sends under way finish."""
+        if self._window is not None:
+            self._window.cancel()
+            self._window = None
+        await self._send_waiting()
+        if self._sends:
+            await asyncio.wait(set(self._sends), timeout=5)
+
+
+def dispatch_of(runtime: Runtime) -> Dispatch | None:
+    found = runtime.services.get(_DISPATCH)
+    return found if isinstance(found, Dispatch) else None
+
+
 def attach(runtime: Runtime, broker: AsyncBroker) -> AsyncBroker:
     """Register the job runner on the broker and remember the broker on the runtime."""
 
     inflight = runtime.services.setdefault("jobs.inflight", InFlight())
+    # A broker that runs each task as it is sent (tests) gets each message at once.
+    inline = isinstance(broker, InMemoryBroker) and broker.await_inplace
+    runtime.services[_DISPATCH] = Dispatch(broker, linger=0 if inline else LINGER)
 
     async def run_job(job_id: int) -> str:
         with inflight:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.broker import send_jobs
+from core.broker import dispatch_of
 from core.contributions import StripeEventHandler
 from core.events.clocks import customer_clock
 from core.events.commit import GroupCommit, Row
@@ -119,11 +119,13 @@ def _rows(runtime: Runtime, payload: dict[str, Any], targets: list[Target], raw:
 
 
 async def _after_commit(runtime: Runtime, rows: list[Row]) -> None:
-    """Send the batch's new jobs in one go (their rows already say dispatched; a lost
-    message is re-sent by the sweeper after `core.jobs.DISPATCH_GRACE`), then notify."""
+    """Send the batch's new jobs (`core.broker.Dispatch`; their rows already say dispatched,
+    and a lost message is re-sent by the sweeper after `core.jobs.DISPATCH_GRACE`), then
+    notify."""
     job_ids = [job_id for row in rows for job_id in row.job_ids]
-    if job_ids and runtime.broker is not None:
-        await send_jobs(runtime.broker, job_ids)
+    dispatch = dispatch_of(runtime)  # there is one wherever a broker is attached
+    if job_ids and dispatch is not None:
+        await dispatch.send(job_ids)
     if not runtime.host.hook.event_stored.get_hookimpls():
         return  # building model instances nobody looks at is a measurable cost here
     for row in rows:
