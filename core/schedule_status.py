@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pycron
 from starlette.requests import Request
 
 from core.contributions import ApiRoute, Schedule
+from core.cron import previous_slot, slots_in
 from core.models.schedules import ScheduleRun
 from core.runtime import Runtime
 from core.scheduler import current_slot
@@ -36,12 +36,7 @@ def expected_slot(schedule: Schedule, now: datetime) -> datetime | None:
         return current_slot(schedule, now)
     if not schedule.cron:
         return None
-    minute = now.replace(second=0, microsecond=0)
-    for _ in range(int(CRON_LOOKBACK.total_seconds() // 60)):
-        if pycron.is_now(schedule.cron, minute):
-            return minute
-        minute -= timedelta(minutes=1)
-    return None
+    return previous_slot(schedule.cron, now, now - CRON_LOOKBACK)
 
 
 def slots_between(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
@@ -58,15 +53,7 @@ def slots_between(schedule: Schedule, start: datetime, end: datetime) -> list[da
         ]
     if not schedule.cron:
         return []
-    found = []
-    minute = start.replace(second=0, microsecond=0)
-    if minute < start:
-        minute += timedelta(minutes=1)
-    while minute <= end:
-        if pycron.is_now(schedule.cron, minute):
-            found.append(minute)
-        minute += timedelta(minutes=1)
-    return found[-MAX_SLOTS:]
+    return slots_in(schedule.cron, start, end)[-MAX_SLOTS:]
 
 
 @dataclass(frozen=True)
