@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
 from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
@@ -42,6 +42,13 @@ SECURITY_HEADERS = {
 }
 
 
+def new_request_id() -> str:
+    """32 hex digits, as unique as a uuid4's. Not a secret (it is sent back and logged), so it
+    needs no system randomness: `uuid4` asks the kernel each time, which was 2 % of a
+    webhook's CPU here."""
+    return f"{random.getrandbits(128):032x}"
+
+
 async def with_request_id(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run `app` under a sane incoming X-Request-Id, or a new one; logs and the response
     carry it."""
@@ -50,7 +57,7 @@ async def with_request_id(app: ASGIApp, scope: Scope, receive: Receive, send: Se
         if name == b"x-request-id":
             incoming = value
     text = incoming.decode("latin-1")
-    request_id = text if _REQUEST_ID.match(text) else uuid.uuid4().hex
+    request_id = text if _REQUEST_ID.match(text) else new_request_id()
     token = request_id_var.set(request_id)
 
     async def send_with_id(message: Message) -> None:

@@ -39,6 +39,8 @@ async def test_request_id_reaches_route_code(client: httpx.AsyncClient) -> None:
 async def test_request_id_is_made_or_kept(client: httpx.AsyncClient) -> None:
     made = await client.get("/healthz")
     assert len(made.headers["x-request-id"]) == 32
+    again = await client.get("/healthz")
+    assert again.headers["x-request-id"] != made.headers["x-request-id"]
     kept = await client.get("/healthz", headers={"X-Request-Id": "abc-123"})
     assert kept.headers["x-request-id"] == "abc-123"
     bad = await client.get("/healthz", headers={"X-Request-Id": "bad id\twith junk"})
