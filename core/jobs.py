@@ -15,7 +15,7 @@ import traceback
 from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ from tortoise.expressions import F, Q
 from core.db import Batcher
 from core.db_units import Sql, Unit, run_unit
 from core.events.normalize import StripeEvent, normalized
-from core.models.events import Event, Job, JobStatus
+from core.models.events import Job, JobStatus
 from core.runtime import Runtime
 from core.tenancy import unscoped, workspace_scope
 
@@ -316,9 +316,17 @@ def _event(row: dict[str, Any]) -> StripeEvent:
         row["e_type"],
         row["e_stripe_account_id"],
         row["e_api_version"],
-        Event._meta.fields_map["created"].to_python_value(row["e_created"]),
+        _utc(row["e_created"]),
         _json(row["e_payload"]),
     )
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored timestamp as an aware UTC datetime: SQLite gives ISO text, asyncpg a datetime.
+    (Tortoise's own conversion costs 12 µs a value, more than the rest of the event's.)"""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _json(value: Any) -> Any:

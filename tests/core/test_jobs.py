@@ -142,3 +142,15 @@ async def test_concurrent_runs_finish_together_and_record_each_outcome(
     assert (done.status, done.finished_at, done.locked_until) == (JobStatus.DONE, clock.now(), None)
     assert (retry.status, retry.attempts, retry.locked_until) == (JobStatus.PENDING, 1, None)
     assert retry.last_error and retry.run_after > clock.now()
+
+
+def test_stored_timestamps_read_back_as_aware_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from core.jobs import _utc
+
+    moment = datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC)
+    assert _utc("2026-12-07 01:02:03.456789+00:00") == moment  # SQLite, as Tortoise writes it
+    assert _utc("2026-12-07T01:02:03.456789") == moment  # naive text is UTC
+    east = moment.astimezone(timezone(timedelta(hours=2)))
+    assert _utc(east) == moment and _utc(east).tzinfo is UTC  # asyncpg's datetimes
