@@ -176,8 +176,8 @@ class GroupCommit:
         self.batches += 1
         written = [row for rows, _ in batch for row in rows]
         try:
-            # Before answering: when a delivery is acknowledged its jobs are with the broker
-            # (one pipelined send per batch, so this costs one round trip, not one per job).
+            # Before answering: the batch's jobs are handed to the dispatch (which sends them
+            # now, or within its window while busy; the rows are committed either way).
             await self._after_commit(written)
         except Exception:  # committed is committed: the sweeper dispatches what was not sent
             log.exception("after-commit work for %s stored events failed", len(written))
