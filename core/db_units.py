@@ -13,10 +13,10 @@ each statement's rows, and a driver runs it:
   connection lock: while it is held Tortoise's connection is idle, with no transaction open,
   so the unit is the only writer in the process. A unit is SQLite's own work of ~0.1 ms;
   sending it to aiosqlite's thread instead cost more than that twice over (the hop, the
-  wake-ups and two GIL hand-overs per statement), and the intake's CPU per event fell by a
-  third without it. Another process holding the write lock (a CLI command) is not waited for
-  on the loop: the unit then runs on aiosqlite's thread, which waits. An in-memory database,
-  which a second connection would not see, always uses the thread.
+  wake-ups and two GIL hand-overs per statement), and the intake's CPU per event fell by
+  more than a quarter without it. Another process holding the write lock (a CLI command) is
+  not waited for on the loop: the unit then runs on aiosqlite's thread, which waits. An
+  in-memory database, which a second connection would not see, always uses the thread.
 - PostgreSQL: statement by statement in a Tortoise transaction (asyncpg has no thread to hop),
   each a round trip, `BEGIN` and `COMMIT` too. With `autocommit_on_postgres` each statement
   commits on its own instead: for a unit that is ONE statement there (data-modifying CTEs make
