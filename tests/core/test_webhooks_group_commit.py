@@ -140,6 +140,29 @@ async def test_deliveries_queued_together_share_one_transaction(
     assert {e.status for e in await _events()} == {EventStatus.PROCESSED}
 
 
+async def test_deliveries_that_arrive_a_turn_later_still_join_the_batch(
+    app: object, runtime: Runtime
+) -> None:
+    """The writer lets a few loop turns pass before it takes a batch, so deliveries still
+    being read and verified when the first one queued get into the same commit."""
+    from core.events.commit import GATHER_TURNS
+
+    ws = await Workspace.create(name="A", slug="a")
+    target = Target(ws.id, "acct_test1", "account")
+    await store_event(runtime, _invoice_failed(), [target])
+    writer = group_commit(runtime)
+    before = writer.batches
+
+    async def later(turns: int) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await store_event(runtime, _invoice_failed(), [target])
+
+    await asyncio.gather(*(later(turns) for turns in range(GATHER_TURNS)))
+    assert writer.batches == before + 1
+    assert len(await _events()) == 1 + GATHER_TURNS
+
+
 async def test_many_concurrent_requests_store_each_event_once(
     app: object, runtime: Runtime, client: httpx.AsyncClient, drain: Any
 ) -> None:
