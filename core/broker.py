@@ -103,6 +103,7 @@ class Dispatch:
         self.broker, self.linger = broker, linger
         self._waiting: list[int] = []
         self._window: asyncio.TimerHandle | None = None
+        self._window_loop: asyncio.AbstractEventLoop | None = None
         self._sends: set[asyncio.Task[None]] = set()
 
     async def send(self, job_ids: list[int]) -> None:
@@ -110,6 +111,8 @@ class Dispatch:
             await send_jobs(self.broker, job_ids)
             return
         self._waiting.extend(job_ids)
+        if self._window is not None and self._window_loop is not asyncio.get_running_loop():
+            self._window = None  # a window of a loop that has stopped never closes: forget it
         if self._window is None:  # quiet until now: no reason to wait
             self._open_window()
             await self._send_waiting()
@@ -117,7 +120,8 @@ class Dispatch:
             await self._send_waiting()
 
     def _open_window(self) -> None:
-        self._window = asyncio.get_running_loop().call_later(self.linger, self._window_closed)
+        self._window_loop = asyncio.get_running_loop()
+        self._window = self._window_loop.call_later(self.linger, self._window_closed)
 
     def _window_closed(self) -> None:
         self._window = None

@@ -70,3 +70,11 @@ async def test_no_linger_sends_each_batch_as_it_comes() -> None:
     await dispatch.send([1])
     await dispatch.send([2])
     assert received == [[1], [2]]
+
+
+def test_a_window_left_open_by_a_stopped_loop_does_not_hold_jobs_back() -> None:
+    broker, received = _recording_broker()
+    dispatch = Dispatch(broker, linger=10)
+    asyncio.run(dispatch.send([1]))  # its loop ends with the window open
+    asyncio.run(dispatch.send([2]))  # a new loop: sent at once, not held for a dead timer
+    assert received == [[1], [2]]
