@@ -125,7 +125,7 @@ async def test_another_writer_is_waited_for_off_the_loop(app: object, runtime: R
         ticking.cancel()
         other.close()
     assert names == ["renamed"]  # run after the other writer's commit, and on top of it
-    assert ticks >= 10  # the loop ran for the 0.3 s the lock was held
+    assert ticks >= 3  # the loop ran while the lock was held (~30 ticks; 0 if it had waited)
     assert (await Workspace.get(slug="a")).name == "renamed"
 
 
@@ -163,7 +163,7 @@ async def test_the_inline_connection_leaves_checkpoints_to_a_worker_thread(
         await run_unit(partial(_rename_then, "SELECT 1 AS one", "a"))
     (inline,) = InlineSqlite._by_connection.values()
     assert inline.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    for _ in range(100):
+    for _ in range(500):  # up to 5 s on a busy machine; a few ms here
         if ran_on and not inline._checkpointing:
             break
         await asyncio.sleep(0.01)
