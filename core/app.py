@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from core import broker as broker_module
 from core import db
 from core.clock import Clock, SystemClock
+from core.jobs import cancel_timers
 from core.plugins import PluginHost, build_plugin_host
 from core.runtime import Runtime, build_runtime
 from core.scheduler import SchedulerLoop
@@ -84,8 +85,6 @@ async def running(runtime: Runtime, roles: Roles) -> AsyncIterator[Runtime]:
             if inflight is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(inflight.idle.wait(), 10)
-        from core.jobs import cancel_timers
-
         cancel_timers(runtime)
         with contextlib.suppress(Exception):
             await broker.shutdown()

@@ -16,8 +16,7 @@ MINUTE = timedelta(minutes=1)
 
 
 def _coarser(cron: str) -> tuple[str, str]:
-    minute, hour, *day = cron.split(" ")  # pycron splits on single spaces too
-    del minute
+    _, hour, *day = cron.split(" ")  # pycron splits on single spaces too
     return " ".join(["*", "*", *day]), " ".join(["*", hour, *day])
 
 
